@@ -1,0 +1,88 @@
+//! Hooks that let DataFusion create tables the morsel way.
+//!
+//! `CREATE EXTERNAL TABLE` goes through [`MorselTableFactory`], which lets
+//! DataFusion parse the statement's options and then retypes the partition
+//! columns; a quoted path in `FROM` goes through [`MorselUrlTables`], which
+//! opens it with [`super::open_table`] exactly like a data directory entry.
+
+use std::sync::{Arc, OnceLock, Weak};
+
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider, TableProviderFactory, UrlTableFactory};
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::datasource::listing_table_factory::ListingTableFactory;
+use datafusion::error::Result;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::CreateExternalTable;
+use parking_lot::RwLock;
+
+/// `CREATE EXTERNAL TABLE … STORED AS PARQUET|CSV` with typed hive partitions.
+#[derive(Debug, Default)]
+pub struct MorselTableFactory {
+    inner: ListingTableFactory,
+}
+
+#[async_trait]
+impl TableProviderFactory for MorselTableFactory {
+    async fn create(
+        &self,
+        state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let table = match self.inner.create(state, cmd).await {
+            Ok(table) => table,
+            Err(e) => {
+                let Some(location) = cmd.locations.first() else {
+                    return Err(e);
+                };
+                let url = ListingTableUrl::parse(location)?;
+                return Err(super::name_bad_file(state, &url, e).await);
+            }
+        };
+        super::retype_partitions(state, table).await
+    }
+}
+
+/// Tables for paths written in `FROM 'dir/'` or `FROM 'logs/*.csv'`.
+///
+/// The factory needs the session to reach its object stores, but the session
+/// owns the factory, so it holds the session weakly and is told about it once
+/// the context exists.
+#[derive(Debug, Default)]
+pub struct MorselUrlTables {
+    session: OnceLock<Weak<RwLock<SessionState>>>,
+}
+
+impl MorselUrlTables {
+    pub fn attach(&self, session: Weak<RwLock<SessionState>>) {
+        // A second attach would be a wiring bug; the first session stays.
+        let _ = self.session.set(session);
+    }
+}
+
+#[async_trait]
+impl UrlTableFactory for MorselUrlTables {
+    async fn try_new(&self, url: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if !looks_like_path(url) {
+            return Ok(None);
+        }
+        let Some(state) = self
+            .session
+            .get()
+            .and_then(Weak::upgrade)
+            .map(|s| s.read().clone())
+        else {
+            return Ok(None);
+        };
+        super::open_table(&state, url).await.map(Some)
+    }
+}
+
+/// A quoted name is taken for a path only when it could be one, so a typo in
+/// a table name still reads as "table not found" rather than a file error.
+fn looks_like_path(name: &str) -> bool {
+    name.contains('/')
+        || name.contains('*')
+        || super::FileKind::from_file_name(name).is_some()
+        || std::path::Path::new(name).exists()
+}

@@ -1,0 +1,117 @@
+//! The command line: what a user can say when starting morsel.
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "morsel",
+    version,
+    about = "SQL over partitioned CSV and Parquet files",
+    after_help = "Interactive when stdin is a terminal; -c, -f or piped SQL run in batch."
+)]
+pub struct Args {
+    /// Register every table under DIR (each subdirectory and data file)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<String>,
+
+    /// Same as the DIR argument
+    #[arg(long = "data", value_name = "DIR", conflicts_with = "dir")]
+    pub data: Option<String>,
+
+    /// Run SQL (repeatable; runs in order with -f)
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub commands: Vec<String>,
+
+    /// Run a SQL script (repeatable; runs in order with -c)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write results to FILE (it appears only if the run succeeds)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Threads, and so partitions, a query runs on [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Memory the engine may use, e.g. 512MB or 2GB; operators spill beyond it
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Directory for spill files [default: the system temp directory]
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+
+    /// Print at most N rows per result [default: 40 on a terminal, else all]
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
+
+    /// No banner, no timing lines
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// In a script, report a failing statement and go on (still exits 1)
+    #[arg(long)]
+    pub continue_on_error: bool,
+}
+
+/// Where batch SQL comes from, in the order given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Command(String),
+    File(PathBuf),
+}
+
+impl Args {
+    /// Parses the process arguments; `-c` and `-f` keep their relative order.
+    pub fn parse_with_inputs() -> (Self, Vec<Input>) {
+        let matches = Args::command().get_matches();
+        let args = match Args::from_arg_matches(&matches) {
+            Ok(args) => args,
+            Err(e) => e.exit(),
+        };
+        let inputs = ordered_inputs(&matches, &args);
+        (args, inputs)
+    }
+
+    pub fn data_dir(&self) -> Option<&str> {
+        self.dir.as_deref().or(self.data.as_deref())
+    }
+}
+
+fn ordered_inputs(matches: &ArgMatches, args: &Args) -> Vec<Input> {
+    let positions = |id: &str| {
+        matches
+            .indices_of(id)
+            .map(Iterator::collect::<Vec<_>>)
+            .unwrap_or_default()
+    };
+    let mut inputs: Vec<(usize, Input)> = positions("commands")
+        .into_iter()
+        .zip(args.commands.iter().cloned().map(Input::Command))
+        .chain(
+            positions("files")
+                .into_iter()
+                .zip(args.files.iter().cloned().map(Input::File)),
+        )
+        .collect();
+    inputs.sort_by_key(|(position, _)| *position);
+    inputs.into_iter().map(|(_, input)| input).collect()
+}
+
+/// `512MB`, `2GB`, `1.5GiB`, `100000` (bytes).
+fn parse_size(text: &str) -> Result<usize, String> {
+    parse_size::Config::new()
+        .with_binary()
+        .parse_size(text)
+        .map_err(|e| format!("{e} (try 512MB or 2GB)"))
+        .and_then(|bytes| usize::try_from(bytes).map_err(|e| e.to_string()))
+}

@@ -1,0 +1,126 @@
+//! Backslash commands: `\d`, `\timing`, `\format`, …
+//!
+//! One enum, parsed with [`FromStr`]; `\?` is generated from [`HELP`] so the
+//! help cannot drift from what is accepted.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::output::Format;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Quit,
+    ListTables,
+    Describe(String),
+    Timing(Option<bool>),
+    Format(Format),
+    Include(PathBuf),
+    Output(Option<PathBuf>),
+}
+
+/// Each command's syntax and what it does, in the order `\?` lists them.
+pub const HELP: [(&str, &str); 8] = [
+    ("\\?", "show this help"),
+    ("\\q", "quit (Ctrl-D does too)"),
+    (
+        "\\d",
+        "list tables with location, format and partition columns",
+    ),
+    ("\\d NAME", "show the columns and types of a table"),
+    (
+        "\\timing [on|off]",
+        "show elapsed time and rows after each statement",
+    ),
+    (
+        "\\format NAME",
+        "set the output format: table csv tsv json ndjson markdown",
+    ),
+    ("\\i FILE", "run the statements in a SQL file"),
+    ("\\o [FILE]", "send results to FILE, or back to the screen"),
+];
+
+pub fn help_text() -> String {
+    let width = HELP
+        .iter()
+        .map(|(syntax, _)| syntax.len())
+        .max()
+        .unwrap_or(0);
+    let mut text: String = HELP
+        .iter()
+        .map(|(syntax, what)| format!("  {syntax:width$}  {what}\n"))
+        .collect();
+    text.push_str("  SQL statements end with ';'. SET and SHOW reach the engine's settings.\n");
+    text
+}
+
+impl FromStr for Command {
+    type Err = String;
+
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let line = line.trim().trim_end_matches(';').trim_end();
+        let (name, arg) = match line.split_once(char::is_whitespace) {
+            Some((name, arg)) => (name, Some(arg.trim()).filter(|a| !a.is_empty())),
+            None => (line, None),
+        };
+        let command = match (name, arg) {
+            ("\\?" | "\\h" | "\\help", None) => Command::Help,
+            ("\\q" | "\\quit", None) => Command::Quit,
+            ("\\d", None) => Command::ListTables,
+            ("\\d", Some(table)) => Command::Describe(table.to_string()),
+            ("\\timing", None) => Command::Timing(None),
+            ("\\timing", Some("on")) => Command::Timing(Some(true)),
+            ("\\timing", Some("off")) => Command::Timing(Some(false)),
+            ("\\format", Some(format)) => Command::Format(format.parse()?),
+            ("\\i", Some(file)) => Command::Include(PathBuf::from(file)),
+            ("\\o", file) => Command::Output(file.map(PathBuf::from)),
+            _ => {
+                return Err(format!(
+                    "unknown or malformed command '{line}'; \\? lists the commands"
+                ));
+            }
+        };
+        Ok(command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_command_in_help() {
+        let examples = [
+            "\\?",
+            "\\q",
+            "\\d",
+            "\\d events",
+            "\\timing on",
+            "\\format csv",
+            "\\i q.sql",
+            "\\o out.txt",
+        ];
+        assert_eq!(examples.len(), HELP.len());
+        for example in examples {
+            assert!(example.parse::<Command>().is_ok(), "{example}");
+        }
+        assert_eq!(
+            "\\d  events ".parse(),
+            Ok(Command::Describe("events".into()))
+        );
+        assert_eq!("\\o".parse(), Ok(Command::Output(None)));
+    }
+
+    #[test]
+    fn rejects_bad_commands() {
+        assert!("\\timing maybe".parse::<Command>().is_err());
+        assert!(
+            "\\format xml"
+                .parse::<Command>()
+                .unwrap_err()
+                .contains("unknown format")
+        );
+        assert!("\\nope".parse::<Command>().is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! The front ends: command line, batch scripts and the REPL.
+//!
+//! [`run`] decides the mode — interactive when stdin is a terminal and no
+//! `-c`/`-f` was given, batch otherwise — and hands every statement to a
+//! [`runner::Runner`] over one [`Session`].
+
+pub mod args;
+pub mod command;
+mod repl;
+mod runner;
+pub mod script;
+
+use std::io::{IsTerminal, Read};
+
+use tokio::runtime::Runtime;
+
+use crate::error::{Error, Result};
+use crate::execution::{Session, SessionOptions};
+use args::{Args, Input};
+use runner::Runner;
+
+/// Rows a result shows on a terminal before saying how many it left out.
+const TERMINAL_MAX_ROWS: usize = 40;
+
+/// Runs morsel as the command line asks; `Err` means exit status 1.
+pub fn run(args: Args, inputs: Vec<Input>) -> Result<()> {
+    let runtime = build_runtime(args.threads)?;
+    let options = SessionOptions {
+        threads: args.threads.map(usize::from),
+        memory_limit: args.memory_limit,
+        temp_dir: args.temp_dir.clone(),
+    };
+    let session = Session::new(&options)?;
+    if let Some(dir) = args.data_dir() {
+        runtime.block_on(register(&session, dir))?;
+    }
+    let interactive = inputs.is_empty() && std::io::stdin().is_terminal();
+    let max_rows =
+        args.max_rows
+            .or((std::io::stdout().is_terminal() && args.output.is_none())
+                .then_some(TERMINAL_MAX_ROWS));
+    let mut runner = Runner::new(&session, args.format, max_rows, args.quiet);
+    runner.redirect(args.output.clone())?;
+    if interactive {
+        repl::run(&runtime, &mut runner)?;
+    } else {
+        runtime.block_on(run_batch(&mut runner, inputs, args.continue_on_error))?;
+    }
+    runner.finish()
+}
+
+fn build_runtime(threads: Option<u16>) -> Result<Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.into());
+    }
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))
+}
+
+/// Registers the data directory, warning about tables that cannot be opened.
+async fn register(session: &Session, dir: &str) -> Result<()> {
+    for found in session.register_directory(dir).await? {
+        if let Err(e) = found.table {
+            eprintln!("warning: table {} skipped: {}", found.name, Error::from(e));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `-c`/`-f` inputs in order, or SQL piped on stdin.
+async fn run_batch(runner: &mut Runner<'_>, inputs: Vec<Input>, keep_going: bool) -> Result<()> {
+    let scripts = if inputs.is_empty() {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| Error::File {
+                path: "<stdin>".into(),
+                source,
+            })?;
+        vec![("<stdin>".to_string(), text)]
+    } else {
+        inputs
+            .into_iter()
+            .map(|input| match input {
+                Input::Command(sql) => Ok(("<command>".to_string(), sql)),
+                Input::File(path) => {
+                    runner::read_script(&path).map(|text| (path.display().to_string(), text))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    let mut failed = false;
+    for (name, text) in scripts {
+        match runner.run_script(&name, &text, keep_going).await {
+            Ok(runner::Flow::Quit) => break,
+            Ok(runner::Flow::Continue) => {}
+            Err(Error::ScriptFailed) if keep_going => failed = true,
+            Err(e) => return Err(e),
+        }
+    }
+    if failed {
+        Err(Error::ScriptFailed)
+    } else {
+        Ok(())
+    }
+}

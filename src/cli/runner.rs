@@ -1,0 +1,301 @@
+//! Runs statements and commands for both front ends, with shared settings.
+//!
+//! The REPL and batch mode differ only in where text comes from and what
+//! happens after an error; everything else — output format and target,
+//! `\timing`, `\d`, `\i`, Ctrl-C — lives here once.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::command::{Command, help_text};
+use super::script::{self, Piece};
+use crate::catalog;
+use crate::error::{Error, Location, Result};
+use crate::execution::{ResultSink, Session, Summary};
+use crate::output::{self, Format, Layout};
+
+/// Whether to keep reading after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub struct Runner<'s> {
+    session: &'s Session,
+    pub format: Format,
+    max_rows: Option<usize>,
+    timing: bool,
+    quiet: bool,
+    output: Option<OutputFile>,
+}
+
+impl<'s> Runner<'s> {
+    pub fn new(session: &'s Session, format: Format, max_rows: Option<usize>, quiet: bool) -> Self {
+        Self {
+            session,
+            format,
+            max_rows,
+            timing: false,
+            quiet,
+            output: None,
+        }
+    }
+
+    /// Sends results to `path` until [`Runner::finish`]; see [`OutputFile`].
+    pub fn redirect(&mut self, path: Option<PathBuf>) -> Result<()> {
+        if let Some(previous) = self.output.take() {
+            previous.commit()?;
+        }
+        self.output = path.map(|p| OutputFile::create(&p)).transpose()?;
+        Ok(())
+    }
+
+    /// Keeps the output file written so far; without this it is discarded.
+    pub fn finish(mut self) -> Result<()> {
+        self.redirect(None)
+    }
+
+    pub fn session(&self) -> &Session {
+        self.session
+    }
+
+    /// Runs one statement, printing its result; Ctrl-C cancels it.
+    pub async fn run_statement(&mut self, sql: &str) -> Result<()> {
+        let layout = self.layout(None);
+        let summary = match &mut self.output {
+            Some(file) => {
+                run_cancellable(
+                    self.session,
+                    sql,
+                    &mut *output::printer(layout, &mut file.writer),
+                )
+                .await?
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let width = stdout
+                    .is_terminal()
+                    .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+                    .flatten()
+                    // A pseudo-terminal may report no size at all.
+                    .filter(|w| *w >= 20);
+                let layout = Layout { width, ..layout };
+                let mut out = BufWriter::new(stdout.lock());
+                run_cancellable(self.session, sql, &mut *output::printer(layout, &mut out)).await?
+            }
+        };
+        if self.timing && !self.quiet {
+            eprintln!(
+                "{} row{} in {:.3} s",
+                summary.rows,
+                if summary.rows == 1 { "" } else { "s" },
+                summary.elapsed.as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    fn layout(&self, width: Option<usize>) -> Layout {
+        Layout {
+            format: self.format,
+            max_rows: self.max_rows,
+            width,
+        }
+    }
+
+    pub async fn run_command(&mut self, command: Command) -> Result<Flow> {
+        match command {
+            Command::Help => print!("{}", help_text()),
+            Command::Quit => return Ok(Flow::Quit),
+            Command::ListTables => self.list_tables().await?,
+            Command::Describe(name) => self.describe(&name).await?,
+            Command::Timing(on) => {
+                self.timing = on.unwrap_or(!self.timing);
+                eprintln!("timing is {}", if self.timing { "on" } else { "off" });
+            }
+            Command::Format(format) => self.format = format,
+            Command::Include(path) => {
+                let text = read_script(&path)?;
+                let name = path.display().to_string();
+                if self.run_script(&name, &text, false).await? == Flow::Quit {
+                    return Ok(Flow::Quit);
+                }
+            }
+            Command::Output(path) => self.redirect(path)?,
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Runs every statement and command in `text`, reporting errors as
+    /// `NAME:LINE:COL: error: …`. Stops at the first error unless told to go
+    /// on; either way an error makes the result `Err(Error::Script)`.
+    pub async fn run_script(&mut self, name: &str, text: &str, keep_going: bool) -> Result<Flow> {
+        let mut failed = false;
+        for located in script::split(text).0 {
+            let result = match located.piece {
+                Piece::Statement(sql) => self.run_statement(&sql).await.map(|_| Flow::Continue),
+                Piece::Command(line) => match line.parse::<Command>() {
+                    Ok(command) => Box::pin(self.run_command(command)).await,
+                    Err(message) => Err(Error::Usage(message)),
+                },
+            };
+            match result {
+                Ok(Flow::Quit) => return Ok(Flow::Quit),
+                Ok(Flow::Continue) => {}
+                Err(e) if e.is_broken_pipe() || matches!(e, Error::ScriptFailed) => return Err(e),
+                Err(e) => {
+                    eprintln!("{}", located_message(name, located.start, &e));
+                    failed = true;
+                    if !keep_going || matches!(e, Error::Cancelled) {
+                        break;
+                    }
+                }
+            }
+        }
+        if failed {
+            Err(Error::ScriptFailed)
+        } else {
+            Ok(Flow::Continue)
+        }
+    }
+
+    async fn list_tables(&mut self) -> Result<()> {
+        let mut columns: [Vec<String>; 4] = Default::default();
+        for name in self.session.table_names() {
+            let info = catalog::describe(self.session.table(&name).await?.as_ref());
+            let (location, format, partitions) = match info {
+                Some(i) => (i.location, i.format, i.partitions.join(", ")),
+                None => (String::new(), String::new(), String::new()),
+            };
+            for (column, value) in columns.iter_mut().zip([name, format, location, partitions]) {
+                column.push(value);
+            }
+        }
+        self.print_strings(&["name", "format", "location", "partitions"], columns)
+    }
+
+    async fn describe(&mut self, name: &str) -> Result<()> {
+        let schema = self.session.table(name).await?.schema();
+        let mut columns: [Vec<String>; 3] = Default::default();
+        for field in schema.fields() {
+            columns[0].push(field.name().clone());
+            columns[1].push(field.data_type().to_string());
+            columns[2].push(if field.is_nullable() { "YES" } else { "NO" }.to_string());
+        }
+        self.print_strings(&["column", "type", "nullable"], columns)
+    }
+
+    /// Prints a small result that morsel made itself, in the current format.
+    fn print_strings<const N: usize>(
+        &mut self,
+        names: &[&str; N],
+        columns: [Vec<String>; N],
+    ) -> Result<()> {
+        let schema = Arc::new(Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(*n, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays: Vec<ArrayRef> = columns
+            .into_iter()
+            .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+            .collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)
+            .map_err(|e| Error::query(e.to_string()))?;
+        let layout = self.layout(None);
+        let print = |sink: &mut dyn ResultSink| {
+            sink.begin(&schema)?;
+            sink.batch(&batch)?;
+            sink.end()
+        };
+        match &mut self.output {
+            Some(file) => print(&mut *output::printer(layout, &mut file.writer)),
+            None => print(&mut *output::printer(layout, &mut std::io::stdout().lock())),
+        }
+        .map_err(Error::Output)
+    }
+}
+
+async fn run_cancellable(
+    session: &Session,
+    sql: &str,
+    sink: &mut dyn ResultSink,
+) -> Result<Summary> {
+    tokio::select! {
+        result = session.execute(sql, sink) => result,
+        _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+    }
+}
+
+/// `NAME:LINE:COL: error: message`, the position pointing into the script.
+/// The REPL has no name and shows a position only when the error has one.
+fn located_message(name: &str, start: Location, error: &Error) -> String {
+    let at = error.location().map(|l| l.offset_by(start));
+    match (name, at) {
+        ("", Some(at)) => format!("error at {at}: {error}"),
+        ("", None) => format!("error: {error}"),
+        (name, at) => format!("{name}:{}: error: {error}", at.unwrap_or(start)),
+    }
+}
+
+pub fn read_script(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::File {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// An output file that appears only when complete.
+///
+/// Results are written to a hidden file beside the target and renamed over
+/// it on [`OutputFile::commit`]; dropped uncommitted (an error, Ctrl-C), the
+/// hidden file is removed, so a failed run never leaves half a result.
+struct OutputFile {
+    writer: BufWriter<File>,
+    temp: PathBuf,
+    path: PathBuf,
+}
+
+impl OutputFile {
+    fn create(path: &Path) -> Result<Self> {
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let temp = path.with_file_name(format!(
+            ".{}.morsel-{}",
+            file_name.unwrap_or_default(),
+            std::process::id()
+        ));
+        let file = File::create(&temp).map_err(|source| Error::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            writer: BufWriter::new(file),
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        let io = |source| Error::File {
+            path: self.path.display().to_string(),
+            source,
+        };
+        self.writer.flush().map_err(io)?;
+        std::fs::rename(&self.temp, &self.path).map_err(io)
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        // After a commit the temporary name no longer exists; this is a no-op.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}

@@ -1,0 +1,93 @@
+//! Errors, one type per layer joined here, and how they read on one line.
+//!
+//! Every error a user sees is a single line. Errors about SQL carry a
+//! [`Location`] inside the statement so a script runner can turn it into
+//! `FILE:LINE:COL`.
+
+use std::fmt;
+use std::io;
+
+/// A 1-based line and column inside a piece of SQL text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Location {
+    /// This location, given relative to text that starts at `origin`.
+    pub fn offset_by(self, origin: Location) -> Location {
+        if self.line == 1 {
+            Location {
+                line: origin.line,
+                column: origin.column + self.column - 1,
+            }
+        } else {
+            Location {
+                line: origin.line + self.line - 1,
+                column: self.column,
+            }
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Everything that can go wrong in morsel.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A statement failed to parse, plan or run.
+    #[error("{message}")]
+    Query {
+        message: String,
+        location: Option<Location>,
+    },
+    /// The command line or a backslash command was wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// A file morsel reads or writes itself (scripts, output, history).
+    #[error("{path}: {source}")]
+    File { path: String, source: io::Error },
+    /// Writing results failed; a closed pipe is reported as success by `main`.
+    #[error("cannot write output: {0}")]
+    Output(#[source] io::Error),
+    /// The user pressed Ctrl-C.
+    #[error("query cancelled")]
+    Cancelled,
+    /// A script stopped on an error that was already reported with its location.
+    #[error("script failed")]
+    ScriptFailed,
+}
+
+impl Error {
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Error::Query { location, .. } => *location,
+            _ => None,
+        }
+    }
+
+    /// True when the reader of our output went away (`morsel … | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    pub fn query(message: impl Into<String>) -> Self {
+        Error::Query {
+            message: message.into(),
+            location: None,
+        }
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        crate::execution::diagnose::describe(&e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,305 @@
+//! Turning engine errors into what a user can act on.
+//!
+//! DataFusion's errors are accurate but written for its developers: nested,
+//! multi-line, and silent about which file a bad row came from. This module
+//! makes them one line, pulls out the position in the SQL, suggests the
+//! closest table name, and — only after a scan has failed, so the happy path
+//! pays nothing — re-reads the scanned files one by one to name the bad one.
+
+use std::io::{BufReader, Cursor, Read};
+use std::sync::Arc;
+
+use datafusion::arrow::csv::ReaderBuilder;
+use datafusion::datasource::physical_plan::{CsvSource, FileScanConfig, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::parser::ParserError;
+
+use crate::error::{Error, Location};
+
+/// A one-line [`Error`] for a DataFusion error, with its SQL position if known.
+pub fn describe(e: &DataFusionError) -> Error {
+    let root = e.find_root();
+    let (message, text_location) = match root {
+        DataFusionError::SQL(parser_error, _) => {
+            let text = match parser_error.as_ref() {
+                ParserError::ParserError(s) | ParserError::TokenizerError(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let (text, location) = split_location(&text);
+            (format!("syntax error: {text}"), location)
+        }
+        _ => (
+            csv_inference_error(e).unwrap_or_else(|| tidy(&e.strip_backtrace())),
+            None,
+        ),
+    };
+    let span_location = e.diagnostic().and_then(|d| d.span).map(|span| Location {
+        line: span.start.line,
+        column: span.start.column,
+    });
+    Error::Query {
+        message,
+        location: span_location.or(text_location),
+    }
+}
+
+/// DataFusion names the file of a CSV error found while inferring a schema,
+/// and arrow the line; this puts them up front as `PATH:LINE: message`.
+fn csv_inference_error(e: &DataFusionError) -> Option<String> {
+    let DataFusionError::Context(context, inner) = e else {
+        return None;
+    };
+    let path = context.strip_prefix("Error when processing CSV file ")?;
+    let message = tidy(&inner.strip_backtrace());
+    let (message, line) = match message.rsplit_once(" at line ") {
+        Some((text, line)) if line.parse::<u64>().is_ok() => (text.to_string(), format!(":{line}")),
+        _ => (message, String::new()),
+    };
+    Some(format!(
+        "/{path}{line}: {}",
+        message.trim_start_matches("Csv error: ")
+    ))
+}
+
+/// Splits sqlparser's `… at Line: 3, Column: 7` suffix off a message.
+fn split_location(text: &str) -> (String, Option<Location>) {
+    let Some(at) = text.rfind(" at Line: ") else {
+        return (text.to_string(), None);
+    };
+    let tail = &text[at + " at Line: ".len()..];
+    let parsed = tail.split_once(", Column: ").and_then(|(line, column)| {
+        Some(Location {
+            line: line.trim().parse().ok()?,
+            column: column.trim().parse().ok()?,
+        })
+    });
+    match parsed {
+        Some(location) => (text[..at].to_string(), Some(location)),
+        None => (text.to_string(), None),
+    }
+}
+
+/// Prefixes DataFusion puts before messages that say nothing to a user.
+const NOISE: [&str; 7] = [
+    "Schema error: ",
+    "Object Store error: ",
+    "Error during planning: ",
+    "Execution error: ",
+    "External error: ",
+    "Arrow error: ",
+    "Parquet error: ",
+];
+
+/// One line, without the default catalog and schema every name carries.
+fn tidy(message: &str) -> String {
+    let mut message = message.replace("datafusion.public.", "");
+    while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
+        message.drain(..prefix.len());
+    }
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Adds "did you mean 'x'?" to a table-not-found error when a name is close.
+pub fn with_table_suggestion(error: Error, tables: &[String]) -> Error {
+    let Error::Query { message, location } = error else {
+        return error;
+    };
+    let missing = ["table '", "No table named '"]
+        .iter()
+        .find_map(|prefix| message.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(name, _)| name.to_string());
+    let suggestion = missing.as_deref().and_then(|name| closest(name, tables));
+    let message = match suggestion {
+        Some(best) => format!("{message}; did you mean '{best}'?"),
+        None => message,
+    };
+    Error::Query { message, location }
+}
+
+/// The candidate nearest to `name`, if it is near enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::levenshtein(&name, &c.to_ascii_lowercase()), c))
+        .filter(|(distance, c)| *distance <= (c.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c.as_str())
+}
+
+/// An execution error, with the file (and for CSV the line) that caused it.
+pub async fn locate_in_files(
+    ctx: &SessionContext,
+    plan: &Arc<dyn ExecutionPlan>,
+    error: DataFusionError,
+) -> Error {
+    if !is_read_error(&error) {
+        return describe(&error);
+    }
+    match first_bad_file_in_plan(ctx, plan).await {
+        Some(found) => Error::query(found),
+        None => describe(&error),
+    }
+}
+
+/// A physical planning error, with the file that caused it.
+///
+/// Planning reads Parquet footers for statistics, so a corrupt file can fail
+/// a query before it runs. Planning again without statistics gives the scans
+/// (already pruned by partition filters) whose files can then be checked.
+pub async fn locate_in_planning(
+    ctx: &SessionContext,
+    logical: &LogicalPlan,
+    error: DataFusionError,
+) -> Error {
+    if !is_read_error(&error) {
+        return describe(&error);
+    }
+    let mut state = ctx.state();
+    state
+        .config_mut()
+        .options_mut()
+        .execution
+        .collect_statistics = false;
+    let found = match state.create_physical_plan(logical).await {
+        Ok(plan) => first_bad_file_in_plan(ctx, &plan).await,
+        Err(_) => None,
+    };
+    match found {
+        Some(found) => Error::query(found),
+        None => describe(&error),
+    }
+}
+
+async fn first_bad_file_in_plan(
+    ctx: &SessionContext,
+    plan: &Arc<dyn ExecutionPlan>,
+) -> Option<String> {
+    for scan in file_scans(plan) {
+        if let Some(found) = first_bad_file(ctx, &scan).await {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn is_read_error(error: &DataFusionError) -> bool {
+    let text = error.to_string();
+    matches!(
+        error.find_root(),
+        DataFusionError::ArrowError(..)
+            | DataFusionError::ParquetError(..)
+            | DataFusionError::ObjectStore(..)
+            | DataFusionError::IoError(..)
+    ) || ["Csv error", "CSV file", "Parquet error"]
+        .iter()
+        .any(|needle| text.contains(needle))
+}
+
+fn file_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<FileScanConfig> {
+    let mut scans = Vec::new();
+    let mut stack = vec![Arc::clone(plan)];
+    while let Some(node) = stack.pop() {
+        if let Some(config) = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+        {
+            scans.push(config.clone());
+        }
+        stack.extend(node.children().into_iter().cloned());
+    }
+    scans
+}
+
+/// Re-reads each file of a scan on its own and describes the first that fails.
+async fn first_bad_file(ctx: &SessionContext, scan: &FileScanConfig) -> Option<String> {
+    let store = ctx
+        .runtime_env()
+        .object_store(&scan.object_store_url)
+        .ok()?;
+    let source = scan.file_source();
+    for file in scan.file_groups.iter().flat_map(|g| g.files()) {
+        let location = &file.object_meta.location;
+        let name = display_path(scan.object_store_url.as_str(), location.as_ref());
+        let bytes = match store.get(location).await {
+            Ok(result) => match result.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => return Some(format!("{name}: {e}")),
+            },
+            Err(e) => return Some(format!("{name}: {e}")),
+        };
+        let problem = if let Some(csv) = source.downcast_ref::<CsvSource>() {
+            let reader = scan.file_compression_type.convert_read(Cursor::new(bytes));
+            match reader {
+                Ok(reader) => check_csv(reader, csv, scan),
+                Err(e) => Some(e.to_string()),
+            }
+        } else if source.is::<ParquetSource>() {
+            check_parquet(bytes)
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Some(format!("{name}{problem}"));
+        }
+    }
+    None
+}
+
+/// `":LINE: message"` for the first row of a CSV file that does not parse.
+fn check_csv(
+    reader: Box<dyn Read + Send>,
+    csv: &CsvSource,
+    scan: &FileScanConfig,
+) -> Option<String> {
+    let mut builder = ReaderBuilder::new(Arc::clone(scan.file_schema()))
+        .with_header(csv.has_header())
+        .with_delimiter(csv.delimiter())
+        .with_quote(csv.quote())
+        .with_batch_size(1);
+    if let Some(escape) = csv.escape() {
+        builder = builder.with_escape(escape);
+    }
+    let reader = builder.build(BufReader::new(reader)).ok()?;
+    let header_lines = usize::from(csv.has_header());
+    for (row, batch) in reader.enumerate() {
+        if let Err(e) = batch {
+            // arrow counts lines within its batch; the file line is ours.
+            let message = tidy(&e.to_string()).replace(" at line 0", "");
+            return Some(format!(":{}: {message}", row + 1 + header_lines));
+        }
+    }
+    None
+}
+
+/// `": problem"` when `bytes` is not a readable Parquet file.
+pub(crate) fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
+    let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
+        Ok(reader) => reader,
+        Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
+    };
+    reader
+        .into_iter()
+        .find_map(|batch| batch.err())
+        .map(|e| format!(": corrupt Parquet data: {e}"))
+}
+
+/// Local files are shown as a path, not as a `file://` URL.
+pub(crate) fn display_path(store: &str, location: &str) -> String {
+    match store {
+        "file:///" => format!("/{location}"),
+        _ => format!("{store}{location}"),
+    }
+}

@@ -1,0 +1,211 @@
+//! The session: one place that owns the engine, shared by the REPL and batch.
+//!
+//! A [`Session`] holds the DataFusion context (runtime, memory pool, spill
+//! directory, object stores, catalog) and runs one statement at a time into a
+//! [`ResultSink`]. Front ends never touch DataFusion directly, so a remote
+//! (Ballista) context can later stand in for the local one.
+
+pub mod copy;
+pub mod diagnose;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{DynamicFileCatalog, TableProvider};
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement;
+use futures::StreamExt;
+
+use crate::catalog::{self, Discovered, MorselTableFactory, MorselUrlTables};
+use crate::error::{Error, Result};
+
+/// How the engine is set up; fixed for the life of a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Partitions (and so cores) a query runs on; `None` for all cores.
+    pub threads: Option<usize>,
+    /// Bytes the memory pool may hand out; `None` for no limit.
+    pub memory_limit: Option<usize>,
+    /// Where operators spill; `None` for the OS temp directory.
+    pub temp_dir: Option<PathBuf>,
+}
+
+/// Receives a statement's result as it streams out of the engine.
+pub trait ResultSink {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()>;
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()>;
+    fn end(&mut self) -> std::io::Result<()>;
+}
+
+/// What a finished statement reports for `\timing`.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub rows: usize,
+    pub elapsed: Duration,
+}
+
+pub struct Session {
+    ctx: SessionContext,
+}
+
+impl Session {
+    pub fn new(options: &SessionOptions) -> Result<Self> {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        // A table is everything below its directory: `logs/2024-01-01/app.csv`
+        // belongs to `logs`, and a glob may span directories, as in DuckDB.
+        config
+            .options_mut()
+            .execution
+            .listing_table_ignore_subdirectory = false;
+        // Spans let planning errors point at the offending name in the SQL.
+        config.options_mut().sql_parser.collect_spans = true;
+        if let Some(threads) = options.threads {
+            config = config.with_target_partitions(threads);
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        if let Some(dir) = &options.temp_dir {
+            runtime = runtime.with_disk_manager_builder(
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            );
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .build();
+        for format in ["PARQUET", "CSV"] {
+            state
+                .table_factories_mut()
+                .insert(format.into(), Arc::new(MorselTableFactory::default()));
+        }
+        let url_tables = Arc::new(MorselUrlTables::default());
+        let catalogs = Arc::new(DynamicFileCatalog::new(
+            Arc::clone(state.catalog_list()),
+            Arc::clone(&url_tables) as _,
+        ));
+        let ctx: SessionContext = SessionStateBuilder::new_from_existing(state)
+            .with_catalog_list(catalogs)
+            .build()
+            .into();
+        url_tables.attach(ctx.state_weak_ref());
+        Ok(Self { ctx })
+    }
+
+    /// Registers every table found directly under `dir`.
+    pub async fn register_directory(&self, dir: &str) -> Result<Vec<Discovered>> {
+        Ok(catalog::register_directory(&self.ctx, dir).await?)
+    }
+
+    /// Names of the tables in the current schema, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Names of the scalar, aggregate and window functions, for completion.
+    pub fn function_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        state
+            .scalar_functions()
+            .keys()
+            .chain(state.aggregate_functions().keys())
+            .chain(state.window_functions().keys())
+            .cloned()
+            .collect()
+    }
+
+    pub async fn table(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
+        match self.ctx.table_provider(name).await {
+            Ok(table) => Ok(table),
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+
+    /// Runs one SQL statement, streaming its rows into `sink`.
+    pub async fn execute<S: ResultSink + ?Sized>(
+        &self,
+        sql: &str,
+        sink: &mut S,
+    ) -> Result<Summary> {
+        let started = Instant::now();
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state
+            .sql_to_statement(sql, &dialect)
+            .map_err(|e| self.explain(e))?;
+        let (statement, staged) = match statement {
+            Statement::CopyTo(copy) => {
+                let (copy, staged) = copy::stage(copy)?;
+                (Statement::CopyTo(copy), staged)
+            }
+            other => (other, None),
+        };
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(|e| self.explain(e))?;
+        let frame = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| self.explain(e))?;
+        let logical = frame.logical_plan().clone();
+        let physical = match frame.create_physical_plan().await {
+            Ok(plan) => plan,
+            Err(e) => return Err(diagnose::locate_in_planning(&self.ctx, &logical, e).await),
+        };
+        let rows = self.stream_into(&physical, sink).await?;
+        if let Some(staged) = staged {
+            staged.commit()?;
+        }
+        Ok(Summary {
+            rows,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    async fn stream_into<S: ResultSink + ?Sized>(
+        &self,
+        plan: &Arc<dyn ExecutionPlan>,
+        sink: &mut S,
+    ) -> Result<usize> {
+        let schema = plan.schema();
+        let mut stream =
+            execute_stream(Arc::clone(plan), self.ctx.task_ctx()).map_err(|e| self.explain(e))?;
+        sink.begin(&schema).map_err(Error::Output)?;
+        let mut rows = 0;
+        while let Some(batch) = stream.next().await {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => return Err(diagnose::locate_in_files(&self.ctx, plan, e).await),
+            };
+            rows += batch.num_rows();
+            sink.batch(&batch).map_err(Error::Output)?;
+        }
+        sink.end().map_err(Error::Output)?;
+        Ok(rows)
+    }
+
+    /// A one-line error, with a suggestion when a table name is misspelled.
+    fn explain(&self, e: DataFusionError) -> Error {
+        diagnose::with_table_suggestion(Error::from(e), &self.table_names())
+    }
+}

@@ -1,0 +1,210 @@
+//! Tables for people: the `table` and `markdown` formats.
+//!
+//! Columns are sized to their content and then squeezed, widest first, until
+//! the table fits the terminal; a value cut short ends in `…`. Rows past
+//! `max_rows` are counted, not kept, and the table says how many it left out.
+
+use std::io::Write;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::{Format, Layout};
+use crate::execution::ResultSink;
+
+/// Narrowest a squeezed column gets: one character and the ellipsis.
+const MIN_COLUMN_WIDTH: usize = 2;
+
+pub struct Grid<'a> {
+    layout: Layout,
+    out: &'a mut dyn Write,
+    header: Vec<String>,
+    right_aligned: Vec<bool>,
+    rows: Vec<Vec<String>>,
+    hidden: usize,
+}
+
+impl<'a> Grid<'a> {
+    pub fn new(layout: Layout, out: &'a mut dyn Write) -> Self {
+        Self {
+            layout,
+            out,
+            header: vec![],
+            right_aligned: vec![],
+            rows: vec![],
+            hidden: 0,
+        }
+    }
+
+    fn keep_rows(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        let room = self.layout.max_rows.unwrap_or(usize::MAX) - self.rows.len();
+        let keep = batch.num_rows().min(room);
+        self.hidden += batch.num_rows() - keep;
+        if keep == 0 {
+            return Ok(());
+        }
+        let options = FormatOptions::default()
+            .with_display_error(true)
+            .with_null("NULL");
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        for row in 0..keep {
+            self.rows.push(
+                formatters
+                    .iter()
+                    .map(|f| one_line(&f.value(row).to_string()))
+                    .collect(),
+            );
+        }
+        Ok(())
+    }
+
+    fn render(&mut self) -> std::io::Result<()> {
+        let widths = self.column_widths();
+        let markdown = self.layout.format == Format::Markdown;
+        let rule = rule_line(&widths, markdown);
+        if !markdown {
+            writeln!(self.out, "{rule}")?;
+        }
+        writeln!(self.out, "{}", self.row_line(&self.header, &widths, false))?;
+        writeln!(self.out, "{rule}")?;
+        for row in &self.rows {
+            writeln!(self.out, "{}", self.row_line(row, &widths, true))?;
+        }
+        if !markdown && !self.rows.is_empty() {
+            writeln!(self.out, "{rule}")?;
+        }
+        if self.hidden > 0 {
+            writeln!(
+                self.out,
+                "{} rows shown, {} not shown (raise --max-rows to see more)",
+                self.rows.len(),
+                self.hidden
+            )?;
+        }
+        self.out.flush()
+    }
+
+    /// Content widths, squeezed widest-first until the table fits.
+    fn column_widths(&self) -> Vec<usize> {
+        let mut widths: Vec<usize> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].width())
+                    .chain([h.width()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let Some(limit) = self
+            .layout
+            .width
+            .filter(|_| self.layout.format == Format::Table)
+        else {
+            return widths;
+        };
+        // Each column costs its content plus "| " and " ", and the row a final "|".
+        let total = |w: &[usize]| w.iter().map(|c| c + 3).sum::<usize>() + 1;
+        while total(&widths) > limit {
+            let Some((widest, width)) = widths
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by_key(|(_, w)| *w)
+                .filter(|(_, w)| *w > MIN_COLUMN_WIDTH)
+            else {
+                break;
+            };
+            widths[widest] = width - 1;
+        }
+        widths
+    }
+
+    fn row_line(&self, cells: &[String], widths: &[usize], is_data: bool) -> String {
+        let mut line = String::from("|");
+        for (i, (cell, &width)) in cells.iter().zip(widths).enumerate() {
+            let cell = truncate(cell, width);
+            let pad = " ".repeat(width - cell.width());
+            if is_data && self.right_aligned[i] {
+                line.push_str(&format!(" {pad}{cell} |"));
+            } else {
+                line.push_str(&format!(" {cell}{pad} |"));
+            }
+        }
+        line
+    }
+}
+
+impl ResultSink for Grid<'_> {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
+        self.header = schema.fields().iter().map(|f| f.name().clone()).collect();
+        self.right_aligned = schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().is_numeric())
+            .collect();
+        Ok(())
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        self.keep_rows(batch)
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        if self.header.is_empty() {
+            return Ok(());
+        }
+        self.render()
+    }
+}
+
+fn rule_line(widths: &[usize], markdown: bool) -> String {
+    let (edge, fill) = if markdown { ('|', '-') } else { ('+', '-') };
+    let mut line = String::from(edge);
+    for width in widths {
+        line.extend(std::iter::repeat_n(fill, width + 2));
+        line.push(edge);
+    }
+    line
+}
+
+/// Newlines and tabs would break the grid; show them escaped.
+fn one_line(value: &str) -> String {
+    if value.contains(['\n', '\r', '\t']) {
+        value
+            .replace('\n', "\\n")
+            .replace('\r', "\\r")
+            .replace('\t', "\\t")
+    } else {
+        value.to_string()
+    }
+}
+
+/// `value` cut to `width` display columns, ending in `…` when cut.
+fn truncate(value: &str, width: usize) -> String {
+    if value.width() <= width {
+        return value.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in value.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}

@@ -1,0 +1,243 @@
+//! Result formats: how rows leave morsel.
+//!
+//! Machine formats (CSV, TSV, JSON, NDJSON) stream batch by batch through
+//! arrow's writers, so a large result never sits in memory. Human formats
+//! (table, markdown) need column widths first, so they keep at most
+//! `max_rows` rows and only count the rest.
+
+mod grid;
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+
+use datafusion::arrow::csv::{Writer as CsvWriter, WriterBuilder};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::json::writer::{JsonArray, JsonFormat, LineDelimited};
+use datafusion::arrow::json::{Writer as JsonWriter, WriterBuilder as JsonWriterBuilder};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::execution::ResultSink;
+
+pub use grid::Grid;
+
+/// The output formats, as named by `--format` and `\format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Tsv,
+    Json,
+    Ndjson,
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Csv,
+        Format::Tsv,
+        Format::Json,
+        Format::Ndjson,
+        Format::Markdown,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown format '{s}' (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// How results are laid out.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub format: Format,
+    /// At most this many rows are printed.
+    pub max_rows: Option<usize>,
+    /// Table width to fit (the terminal's); `None` for no limit.
+    pub width: Option<usize>,
+}
+
+/// A sink that writes one statement's result to `out` in `layout`.
+pub fn printer<'a>(layout: Layout, out: &'a mut dyn Write) -> Box<dyn ResultSink + 'a> {
+    let limit = layout.max_rows.unwrap_or(usize::MAX);
+    match layout.format {
+        Format::Table | Format::Markdown => Box::new(Grid::new(layout, out)),
+        Format::Csv => Box::new(Limited::new(limit, Delimited::new(out, b','))),
+        Format::Tsv => Box::new(Limited::new(limit, Delimited::new(out, b'\t'))),
+        Format::Json => Box::new(Limited::new(limit, Json::<JsonArray>::new(out, true))),
+        Format::Ndjson => Box::new(Limited::new(limit, Json::<LineDelimited>::new(out, false))),
+    }
+}
+
+/// Passes on at most `remaining` rows.
+struct Limited<S> {
+    remaining: usize,
+    inner: S,
+}
+
+impl<S: ResultSink> Limited<S> {
+    fn new(remaining: usize, inner: S) -> Self {
+        Self { remaining, inner }
+    }
+}
+
+impl<S: ResultSink> ResultSink for Limited<S> {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
+        self.inner.begin(schema)
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        let take = batch.num_rows().min(self.remaining);
+        self.remaining -= take;
+        if take > 0 {
+            self.inner.batch(&batch.slice(0, take))?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        self.inner.end()
+    }
+}
+
+/// CSV or TSV, with a header row.
+struct Delimited<'a> {
+    out: Option<&'a mut dyn Write>,
+    delimiter: u8,
+    writer: Option<CsvWriter<&'a mut dyn Write>>,
+}
+
+impl<'a> Delimited<'a> {
+    fn new(out: &'a mut dyn Write, delimiter: u8) -> Self {
+        Self {
+            out: Some(out),
+            delimiter,
+            writer: None,
+        }
+    }
+}
+
+impl ResultSink for Delimited<'_> {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        if schema.fields().is_empty() {
+            return Ok(());
+        }
+        let mut writer = WriterBuilder::new()
+            .with_delimiter(self.delimiter)
+            .with_header(true)
+            .build(out);
+        // Writing an empty batch prints the header, so an empty result still has one.
+        writer
+            .write(&RecordBatch::new_empty(schema.clone()))
+            .map_err(into_io)?;
+        self.writer = Some(writer);
+        Ok(())
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        match &mut self.writer {
+            Some(writer) => writer.write(batch).map_err(into_io),
+            None => Ok(()),
+        }
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        match self.writer.take() {
+            Some(writer) => writer.into_inner().flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A JSON array of objects (`Writer<_, JsonArray>`) or one object per line.
+///
+/// The writer borrows the output for its whole life, so it is made in
+/// `begin` from the output handed over at construction.
+struct Json<'a, F: JsonFormat> {
+    out: Option<&'a mut dyn Write>,
+    writer: Option<JsonWriter<&'a mut dyn Write, F>>,
+    /// An array ends without a newline; a line-delimited stream has its own.
+    final_newline: bool,
+}
+
+impl<'a, F: JsonFormat> Json<'a, F> {
+    fn new(out: &'a mut dyn Write, final_newline: bool) -> Self {
+        Self {
+            out: Some(out),
+            writer: None,
+            final_newline,
+        }
+    }
+}
+
+impl<F: JsonFormat> ResultSink for Json<'_, F> {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
+        if let Some(out) = self.out.take()
+            && !schema.fields().is_empty()
+        {
+            self.writer = Some(JsonWriterBuilder::new().build::<_, F>(out));
+        }
+        Ok(())
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        match &mut self.writer {
+            Some(writer) => writer.write(batch).map_err(into_io),
+            None => Ok(()),
+        }
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        writer.finish().map_err(into_io)?;
+        let out = writer.into_inner();
+        if self.final_newline {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+}
+
+/// Arrow's CSV writer reports I/O failures as text; a closed pipe must still
+/// be recognisable so `morsel … | head` can end quietly.
+fn into_io(e: datafusion::arrow::error::ArrowError) -> std::io::Error {
+    match e {
+        datafusion::arrow::error::ArrowError::IoError(_, io) => io,
+        other if other.to_string().contains("Broken pipe") => {
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe)
+        }
+        other => std::io::Error::other(other),
+    }
+}

@@ -1,0 +1,383 @@
+//! The `morsel` binary end to end: batch mode, formats, exit codes, errors.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use tempfile::TempDir;
+
+/// `morsel testdata/data ARGS…`, run to completion: (status code, stdout, stderr).
+fn morsel(args: &[&str]) -> (i32, String, String) {
+    morsel_in(Path::new("."), args, None)
+}
+
+fn morsel_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::cargo_bin("morsel").expect("binary built");
+    command
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("morsel starts");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("morsel finishes");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+const BY_YEAR: &str = "SELECT year, count(*) AS n FROM events GROUP BY year ORDER BY year";
+
+#[test]
+fn formats_print_the_same_result() {
+    let cases = [
+        ("csv", "year,n\n2023,15\n2024,45\n"),
+        ("tsv", "year\tn\n2023\t15\n2024\t45\n"),
+        (
+            "json",
+            "[{\"year\":2023,\"n\":15},{\"year\":2024,\"n\":45}]\n",
+        ),
+        (
+            "ndjson",
+            "{\"year\":2023,\"n\":15}\n{\"year\":2024,\"n\":45}\n",
+        ),
+        (
+            "markdown",
+            "| year | n  |\n|------|----|\n| 2023 | 15 |\n| 2024 | 45 |\n",
+        ),
+        (
+            "table",
+            "+------+----+\n| year | n  |\n+------+----+\n| 2023 | 15 |\n| 2024 | 45 |\n+------+----+\n",
+        ),
+    ];
+    for (format, expected) in cases {
+        let (code, out, err) = morsel(&["testdata/data", "--format", format, "-c", BY_YEAR]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, expected, ""),
+            "{format}"
+        );
+    }
+}
+
+#[test]
+fn empty_results_keep_their_header() {
+    let sql = "SELECT year FROM events WHERE year = 1999";
+    let (_, csv, _) = morsel(&["testdata/data", "--format", "csv", "-c", sql]);
+    assert_eq!(csv, "year\n");
+    let (_, json, _) = morsel(&["testdata/data", "--format", "json", "-c", sql]);
+    assert_eq!(json, "[]\n");
+}
+
+#[test]
+fn commands_and_files_run_in_the_order_given() {
+    let dir = TempDir::new().unwrap();
+    let script = dir.path().join("two.sql");
+    std::fs::write(&script, "SELECT 2 AS x;\n").unwrap();
+    let (code, out, _) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT 1 AS x",
+        "-f",
+        script.to_str().unwrap(),
+        "-c",
+        "SELECT 3 AS x",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "x\n1\nx\n2\nx\n3\n"));
+}
+
+#[test]
+fn sql_piped_on_stdin_runs_in_batch() {
+    let (code, out, _) = morsel_in(
+        repo(),
+        &["testdata/data", "--format", "csv"],
+        Some(
+            "SELECT count(*) AS n FROM logs;\nSELECT max(ms) AS m FROM logs WHERE level = 'WARN';\n",
+        ),
+    );
+    assert_eq!((code, out.as_str()), (0, "n\n30\nm\n494\n"));
+}
+
+#[test]
+fn a_failing_script_names_file_line_and_column() {
+    let dir = TempDir::new().unwrap();
+    let script = dir.path().join("broken.sql");
+    std::fs::write(
+        &script,
+        "SELECT 1 AS ok;\n\n-- the next one is wrong\nSELECT id,\n  amout FROM events;\nSELECT 3 AS never;\n",
+    )
+    .unwrap();
+    let (code, out, err) = morsel(&[
+        "testdata/data",
+        "--format",
+        "csv",
+        "-f",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "ok\n1\n", "stops at the first failure");
+    let expected = format!("{}:5:3: error: ", script.display());
+    assert!(err.starts_with(&expected), "{err}");
+    assert!(err.contains("amout"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn syntax_errors_point_into_the_statement() {
+    let (code, _, err) = morsel(&["-c", "SELECT 1;\nSELECT * FORM t"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("<command>:2:10: error: syntax error: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn continue_on_error_runs_everything_and_still_fails() {
+    let (code, out, err) = morsel(&[
+        "testdata/data",
+        "--format",
+        "csv",
+        "--continue-on-error",
+        "-c",
+        "SELECT 1 AS a; SELECT * FROM evnts; SELECT 2 AS b",
+    ]);
+    assert_eq!((code, out.as_str()), (1, "a\n1\nb\n2\n"));
+    assert_eq!(
+        err.trim_end(),
+        "<command>:1:30: error: table 'evnts' not found; did you mean 'events'?"
+    );
+}
+
+#[test]
+fn bad_files_give_one_line_errors_that_name_them() {
+    let cases = [
+        (
+            "SELECT * FROM 'testdata/bad/malformed.csv'",
+            "testdata/bad/malformed.csv:4: ",
+        ),
+        (
+            "SELECT * FROM 'testdata/bad/truncated.parquet'",
+            "truncated.parquet",
+        ),
+        (
+            "SELECT * FROM 'testdata/none.parquet'",
+            "testdata/none.parquet",
+        ),
+    ];
+    for (sql, needle) in cases {
+        let (code, _, err) = morsel(&["-c", sql]);
+        assert_eq!(code, 1, "{sql}");
+        assert!(err.contains(needle), "{sql}: {err}");
+        assert_eq!(err.lines().count(), 1, "{sql}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let (code, _, err) = morsel(&["-f", "no/such/script.sql"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no/such/script.sql"), "{err}");
+}
+
+#[test]
+fn pruned_partitions_are_never_opened() {
+    let create = "CREATE EXTERNAL TABLE p (id BIGINT, v DOUBLE, year INT) STORED AS PARQUET \
+                  PARTITIONED BY (year) LOCATION 'testdata/bad/pruned/';";
+    let pruned = format!("{create} SELECT count(*) AS n FROM p WHERE year = 2024");
+    let (code, out, err) = morsel(&["--format", "csv", "-c", &pruned]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "n\n3\n", ""));
+    let all = format!("{create} SELECT count(*) AS n FROM p");
+    let (code, _, err) = morsel(&["--format", "csv", "-c", &all]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("testdata/bad/pruned/year=2023/part-0.parquet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn max_rows_says_how_many_were_left_out() {
+    let (code, out, _) = morsel(&["--max-rows", "3", "-c", "SELECT value FROM range(10)"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("| ")).count(),
+        4,
+        "{out}"
+    );
+    assert!(out.contains("3 rows shown, 7 not shown"), "{out}");
+}
+
+#[test]
+fn output_file_appears_only_when_the_run_succeeds() {
+    let dir = TempDir::new().unwrap();
+    let good = dir.path().join("good.csv");
+    let (code, _, _) = morsel(&[
+        "testdata/data",
+        "--format",
+        "csv",
+        "-o",
+        good.to_str().unwrap(),
+        "-c",
+        BY_YEAR,
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&good).unwrap(),
+        "year,n\n2023,15\n2024,45\n"
+    );
+
+    let bad = dir.path().join("bad.csv");
+    let (code, _, _) = morsel(&[
+        "testdata/data",
+        "--format",
+        "csv",
+        "-o",
+        bad.to_str().unwrap(),
+        "-c",
+        BY_YEAR,
+        "-c",
+        "SELECT * FROM 'testdata/bad/malformed.csv'",
+    ]);
+    assert_eq!(code, 1);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("good.csv")],
+        "nothing half-written"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = Command::cargo_bin("morsel")
+        .unwrap()
+        .args([
+            "--format",
+            "csv",
+            "-c",
+            "SELECT value FROM range(100000000)",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "value\n");
+    // Dropping the reader closes the pipe, as `head -1` does.
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn spilling_under_a_memory_limit_leaves_no_files() {
+    let spill = TempDir::new().unwrap();
+    let (code, out, err) = morsel(&[
+        "--memory-limit",
+        "8MB",
+        "--temp-dir",
+        spill.path().to_str().unwrap(),
+        "--threads",
+        "2",
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) AS n, min(v) AS lo, max(v) AS hi FROM \
+               (SELECT value * 7919 % 1000003 AS v FROM range(3000000) ORDER BY v)",
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "n,lo,hi\n3000000,0,1000002\n");
+    assert_eq!(
+        std::fs::read_dir(spill.path()).unwrap().count(),
+        0,
+        "spill files removed"
+    );
+}
+
+#[test]
+fn backslash_commands_work_in_batch() {
+    let (code, out, _) = morsel(&["testdata/data", "--format", "csv", "-c", "\\d"]);
+    assert_eq!(code, 0);
+    let events = out
+        .lines()
+        .find(|l| l.starts_with("events,"))
+        .expect("events listed");
+    assert!(events.starts_with("events,parquet,"), "{events}");
+    assert!(
+        events.ends_with("testdata/data/events/,\"year Int64, month Utf8\""),
+        "{events}"
+    );
+
+    let (code, out, _) = morsel(&["testdata/data", "--format", "csv", "-c", "\\d scores"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "column,type,nullable\nplayer,Utf8,YES\nscore,Int64,YES\n"
+        )
+    );
+
+    let (code, _, err) = morsel(&["testdata/data", "-c", "\\d scroes"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("did you mean 'scores'?"), "{err}");
+}
+
+#[test]
+fn copy_output_reads_back_in_duckdb_and_pyarrow() {
+    let dir = TempDir::new().unwrap();
+    let target = format!("{}/out/", dir.path().display());
+    let copy = format!(
+        "COPY (SELECT id, amount, kind FROM events) TO '{target}' STORED AS PARQUET PARTITIONED BY (kind)"
+    );
+    let (code, _, err) = morsel(&["testdata/data", "-q", "-c", &copy]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (_, ours, _) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        &format!(
+            "SELECT kind, count(*) AS n, round(sum(amount), 2) AS s FROM '{target}' GROUP BY kind ORDER BY kind"
+        ),
+    ]);
+    let python = format!(
+        r#"
+import duckdb, pyarrow.dataset as ds
+d = duckdb.sql("SELECT kind, count(*), round(sum(amount), 2) FROM read_parquet('{target}**/*.parquet', hive_partitioning=true) GROUP BY kind ORDER BY kind").fetchall()
+t = ds.dataset('{target}', format='parquet', partitioning='hive').to_table()
+p = sorted((k, t.filter(ds.field('kind') == k).num_rows) for k in set(t.column('kind').to_pylist()))
+print("kind,n,s")
+for (k, n, s), (pk, pn) in zip(d, p):
+    assert (k, n) == (pk, pn), (k, n, pk, pn)
+    print(f"{{k}},{{n}},{{s}}")
+"#
+    );
+    let output = Command::new("python3")
+        .args(["-c", &python])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), ours);
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test morsel has, installing what the tests need first.
+# Usage: bash tests/run.sh     (the README's second command; .ci/run calls it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One build directory outside the clone, so repeated runs on a machine reuse it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/morsel/target}"
+
+# The interop tests read morsel's output back with DuckDB and pyarrow.
+if ! python3 -c "import duckdb, pyarrow" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check duckdb pyarrow
+fi
+
+cargo build --bins
+cargo test --all-targets
