@@ -58,9 +58,10 @@ pub enum Error {
     /// The user pressed Ctrl-C.
     #[error("query cancelled")]
     Cancelled,
-    /// A script stopped on an error that was already reported with its location.
-    #[error("script failed")]
-    ScriptFailed,
+    /// Failed, and the details (a script's `FILE:LINE:COL`, a benchmark's
+    /// table) were already printed.
+    #[error("failed")]
+    Reported,
 }
 
 impl Error {

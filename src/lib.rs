@@ -12,3 +12,5 @@ pub mod error;
 pub mod execution;
 /// Result formats: table, CSV, TSV, JSON, NDJSON, markdown.
 pub mod output;
+/// TPC-H built in: data generator, the 22 queries, answers, benchmark runner.
+pub mod tpch;

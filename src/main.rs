@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         // `morsel … | head` closing early is what the user asked for.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         // Already reported with its FILE:LINE:COL.
-        Err(Error::ScriptFailed) => ExitCode::FAILURE,
+        Err(Error::Reported) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

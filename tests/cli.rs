@@ -381,3 +381,43 @@ for (k, n, s), (pk, pn) in zip(d, p):
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), ours);
 }
+
+#[test]
+fn scripts_can_switch_format_output_and_timing() {
+    let dir = TempDir::new().unwrap();
+    let other = dir.path().join("other.sql");
+    std::fs::write(&other, "SELECT 'included' AS source;\n").unwrap();
+    let side = dir.path().join("side.txt");
+    let script = dir.path().join("main.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "\\format csv\nSELECT 1 AS a;\n\\o {}\nSELECT 2 AS b;\n\\o\n\\i {}\n\\timing on\n\\format json\nSELECT 3 AS c;\n",
+            side.display(),
+            other.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = morsel(&["-f", script.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "a\n1\nsource\nincluded\n[{\"c\":3}]\n");
+    assert_eq!(std::fs::read_to_string(&side).unwrap(), "b\n2\n");
+    assert!(err.contains("timing is on"), "{err}");
+    assert!(err.contains("1 row in "), "{err}");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let (code, out, _) = morsel(&["-c", "\\?"]);
+    assert_eq!(code, 0);
+    for command in [
+        "\\q",
+        "\\d NAME",
+        "\\timing",
+        "\\format NAME",
+        "\\i FILE",
+        "\\o [FILE]",
+    ] {
+        assert!(out.contains(command), "{command}: {out}");
+    }
+}

@@ -84,6 +84,7 @@ fn completes_tables_columns_and_keywords() {
     // Keys typed while a query runs reach the terminal in cooked mode, where
     // Ctrl-D is not a key; wait for the prompt as a person would.
     repl.expect("morsel> ").expect("prompt");
+    std::thread::sleep(Duration::from_millis(300));
     repl.send(ControlCode::EndOfTransmission).unwrap();
     repl.expect(expectrl::Eof).expect("Ctrl-D exits");
 }

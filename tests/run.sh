@@ -14,3 +14,10 @@ fi
 
 cargo build --bins
 cargo test --all-targets
+
+# TPC-H at SF 1: generate the data and verify all 22 answers.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+morsel="$CARGO_TARGET_DIR/debug/morsel"
+"$morsel" tpch gen --sf 1 --out "$work/sf1"
+"$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify

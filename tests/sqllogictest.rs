@@ -7,37 +7,14 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use morsel::error::Error;
-use morsel::execution::{ResultSink, Session, SessionOptions};
+use morsel::execution::{Collected, Session, SessionOptions};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 
 struct MorselDb {
     session: Session,
-}
-
-#[derive(Default)]
-struct Collect {
-    schema: Option<SchemaRef>,
-    batches: Vec<RecordBatch>,
-}
-
-impl ResultSink for Collect {
-    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
-        self.schema = Some(schema.clone());
-        Ok(())
-    }
-
-    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
-        self.batches.push(batch.clone());
-        Ok(())
-    }
-
-    fn end(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -46,7 +23,7 @@ impl AsyncDB for MorselDb {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, Error> {
-        let mut sink = Collect::default();
+        let mut sink = Collected::default();
         self.session.execute(sql, &mut sink).await?;
         let schema = sink.schema.expect("begin is always called");
         if schema.fields().is_empty() {

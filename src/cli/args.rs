@@ -2,18 +2,23 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::tpch::datagen::{Codec, GenFormat};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "morsel",
     version,
     about = "SQL over partitioned CSV and Parquet files",
-    after_help = "Interactive when stdin is a terminal; -c, -f or piped SQL run in batch."
+    after_help = "Interactive when stdin is a terminal; -c, -f or piped SQL run in batch.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Args {
+    #[command(subcommand)]
+    pub task: Option<Task>,
+
     /// Register every table under DIR (each subdirectory and data file)
     #[arg(value_name = "DIR")]
     pub dir: Option<String>,
@@ -61,6 +66,87 @@ pub struct Args {
     /// In a script, report a failing statement and go on (still exits 1)
     #[arg(long)]
     pub continue_on_error: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// TPC-H data: `morsel tpch gen --sf 1 --out DIR`
+    Tpch {
+        #[command(subcommand)]
+        command: TpchCommand,
+    },
+    /// Benchmarks: `morsel bench tpch --data DIR --verify`
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TpchCommand {
+    /// Generate the eight TPC-H tables as DIR/TABLE/part-K.parquet
+    Gen(GenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenArgs {
+    /// Scale factor: 1 is about 1 GB of CSV; fractions such as 0.01 work
+    #[arg(long, value_name = "SF")]
+    pub sf: f64,
+    /// Directory to write the tables into
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
+    pub format: GenFormat,
+    /// Files per table [default: one per 4 million rows]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub files_per_table: Option<u32>,
+    /// Parquet compression
+    #[arg(long, value_enum, default_value_t = Codec::Snappy)]
+    pub compression: Codec,
+    /// Rows per Parquet row group
+    #[arg(long, value_name = "N", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: u64,
+    /// Threads generating files [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Run, time and optionally verify the 22 TPC-H queries
+    Tpch(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Directory made by `morsel tpch gen`
+    #[arg(long, value_name = "DIR")]
+    pub data: String,
+    /// Queries to run, e.g. 1,3,5-9
+    #[arg(long, value_name = "LIST", default_value = "1-22")]
+    pub queries: String,
+    /// Timed runs per query
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub iterations: usize,
+    /// Untimed runs per query before the timed ones
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub warmup: usize,
+    /// Memory the engine may use, e.g. 100MB
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Directory for spill files
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Threads, and so partitions, a query runs on [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Write machine-readable results to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Check results against reference answers (built in for SF 0.01 and 1)
+    #[arg(long, value_name = "ANSWERS_DIR", num_args = 0..=1)]
+    pub verify: Option<Option<PathBuf>>,
 }
 
 /// Where batch SQL comes from, in the order given on the command line.

@@ -16,7 +16,8 @@ use tokio::runtime::Runtime;
 
 use crate::error::{Error, Result};
 use crate::execution::{Session, SessionOptions};
-use args::{Args, Input};
+use crate::tpch;
+use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
 use runner::Runner;
 
 /// Rows a result shows on a terminal before saying how many it left out.
@@ -24,6 +25,57 @@ const TERMINAL_MAX_ROWS: usize = 40;
 
 /// Runs morsel as the command line asks; `Err` means exit status 1.
 pub fn run(args: Args, inputs: Vec<Input>) -> Result<()> {
+    match args.task {
+        Some(Task::Tpch {
+            command: TpchCommand::Gen(generate),
+        }) => tpch_gen(generate),
+        Some(Task::Bench {
+            command: BenchCommand::Tpch(bench),
+        }) => bench_tpch(bench),
+        None => run_sql(args, inputs),
+    }
+}
+
+fn tpch_gen(args: GenArgs) -> Result<()> {
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tpch::datagen::generate(&tpch::datagen::GenOptions {
+        scale_factor: args.sf,
+        out: args.out,
+        format: args.format,
+        files_per_table: args.files_per_table.map(|n| n as usize),
+        codec: args.compression,
+        row_group_rows: args.row_group_rows as usize,
+        threads,
+    })
+}
+
+fn bench_tpch(args: BenchArgs) -> Result<()> {
+    let queries = tpch::queries::parse_selection(&args.queries).map_err(Error::Usage)?;
+    let runtime = build_runtime(args.threads)?;
+    let options = tpch::bench::BenchOptions {
+        data: args.data,
+        queries,
+        iterations: args.iterations,
+        warmup: args.warmup,
+        session: SessionOptions {
+            threads: args.threads.map(usize::from),
+            memory_limit: args.memory_limit,
+            temp_dir: args.temp_dir,
+        },
+        json: args.json,
+        verify: args.verify,
+    };
+    if runtime.block_on(tpch::bench::run(&options))? {
+        Ok(())
+    } else {
+        Err(Error::Reported)
+    }
+}
+
+fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
     let runtime = build_runtime(args.threads)?;
     let options = SessionOptions {
         threads: args.threads.map(usize::from),
@@ -97,13 +149,9 @@ async fn run_batch(runner: &mut Runner<'_>, inputs: Vec<Input>, keep_going: bool
         match runner.run_script(&name, &text, keep_going).await {
             Ok(runner::Flow::Quit) => break,
             Ok(runner::Flow::Continue) => {}
-            Err(Error::ScriptFailed) if keep_going => failed = true,
+            Err(Error::Reported) if keep_going => failed = true,
             Err(e) => return Err(e),
         }
     }
-    if failed {
-        Err(Error::ScriptFailed)
-    } else {
-        Ok(())
-    }
+    if failed { Err(Error::Reported) } else { Ok(()) }
 }

@@ -149,7 +149,7 @@ impl<'s> Runner<'s> {
             match result {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
-                Err(e) if e.is_broken_pipe() || matches!(e, Error::ScriptFailed) => return Err(e),
+                Err(e) if e.is_broken_pipe() || matches!(e, Error::Reported) => return Err(e),
                 Err(e) => {
                     eprintln!("{}", located_message(name, located.start, &e));
                     failed = true;
@@ -160,7 +160,7 @@ impl<'s> Runner<'s> {
             }
         }
         if failed {
-            Err(Error::ScriptFailed)
+            Err(Error::Reported)
         } else {
             Ok(Flow::Continue)
         }

@@ -45,6 +45,29 @@ pub trait ResultSink {
     fn end(&mut self) -> std::io::Result<()>;
 }
 
+/// A sink that keeps the whole result in memory (benchmarks, tests).
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub schema: Option<SchemaRef>,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl ResultSink for Collected {
+    fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
+        self.schema = Some(Arc::clone(schema));
+        Ok(())
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        self.batches.push(batch.clone());
+        Ok(())
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a finished statement reports for `\timing`.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
@@ -65,6 +88,9 @@ impl Session {
             .options_mut()
             .execution
             .listing_table_ignore_subdirectory = false;
+        // `0.06 + 0.01` is exactly 0.07, as in DuckDB and PostgreSQL; as
+        // doubles it is not, and TPC-H Q6 over CSV loses rows.
+        config.options_mut().sql_parser.parse_float_as_decimal = true;
         // Spans let planning errors point at the offending name in the SQL.
         config.options_mut().sql_parser.collect_spans = true;
         if let Some(threads) = options.threads {
@@ -106,6 +132,11 @@ impl Session {
     /// Registers every table found directly under `dir`.
     pub async fn register_directory(&self, dir: &str) -> Result<Vec<Discovered>> {
         Ok(catalog::register_directory(&self.ctx, dir).await?)
+    }
+
+    /// Partitions a query is split into.
+    pub fn target_partitions(&self) -> usize {
+        self.ctx.state().config().target_partitions()
     }
 
     /// Names of the tables in the current schema, sorted.

@@ -208,3 +208,70 @@ fn truncate(value: &str, width: usize) -> String {
     out.push('…');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn render(layout: Layout) -> String {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("comment", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 22, 333])),
+                Arc::new(StringArray::from(vec![
+                    Some("a rather long comment that cannot fit"),
+                    None,
+                    Some("short"),
+                ])),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut grid = Grid::new(layout, &mut out);
+        grid.begin(&schema).unwrap();
+        grid.batch(&batch).unwrap();
+        grid.end().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn fits_the_width_cutting_long_values() {
+        let text = render(Layout {
+            format: Format::Table,
+            max_rows: None,
+            width: Some(24),
+        });
+        assert!(text.lines().all(|l| l.width() <= 24), "{text}");
+        assert!(text.contains("| a rather long… |"), "{text}");
+        assert!(
+            text.contains("| 333 | short"),
+            "numbers right-aligned: {text}"
+        );
+        assert!(text.contains("NULL"), "{text}");
+    }
+
+    #[test]
+    fn says_how_many_rows_it_left_out() {
+        let text = render(Layout {
+            format: Format::Markdown,
+            max_rows: Some(1),
+            width: Some(10),
+        });
+        assert_eq!(
+            text,
+            "| id | comment                               |\n\
+             |----|---------------------------------------|\n\
+             |  1 | a rather long comment that cannot fit |\n\
+             1 rows shown, 2 not shown (raise --max-rows to see more)\n"
+        );
+    }
+}

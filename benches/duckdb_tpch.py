@@ -1,0 +1,57 @@
+"""Times the same 22 TPC-H queries in DuckDB, on the files `morsel tpch gen` wrote.
+
+Usage: python3 benches/duckdb_tpch.py DATA_DIR [--iterations 3] [--memory-limit 1GB] [--threads N]
+
+Reads queries/tpch/qNN.sql (Q11's fraction adjusted to the data's scale
+factor exactly as `morsel bench tpch` does) and prints min and median seconds
+per query and their totals, in the same layout as morsel's table.
+"""
+import argparse
+import pathlib
+import statistics
+import time
+
+import duckdb
+
+TABLES = ["region", "nation", "supplier", "part", "partsupp", "customer", "orders", "lineitem"]
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data")
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--memory-limit")
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args()
+
+    con = duckdb.connect()
+    if args.memory_limit:
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    if args.threads:
+        con.execute(f"SET threads = {args.threads}")
+    for table in TABLES:
+        files = str(pathlib.Path(args.data) / table / "*.parquet")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}')")
+    sf = con.execute("SELECT count(*) FROM supplier").fetchone()[0] / 10_000
+
+    total_min = total_median = 0.0
+    print(f"DuckDB {duckdb.__version__} · TPC-H SF {sf:g} · {args.iterations} iteration(s)")
+    print(f"{'query':<6} {'rows':>7} {'min (s)':>9} {'median (s)':>11}")
+    for n in range(1, 23):
+        sql = (ROOT / "queries" / "tpch" / f"q{n:02}.sql").read_text()
+        if n == 11:
+            sql = sql.replace("0.0001000000", f"{0.0001 / sf:.10f}")
+        times = []
+        for _ in range(args.iterations):
+            started = time.perf_counter()
+            rows = con.execute(sql).fetchall()
+            times.append(time.perf_counter() - started)
+        total_min += min(times)
+        total_median += statistics.median(times)
+        print(f"Q{n:02}    {len(rows):>7} {min(times):>9.3f} {statistics.median(times):>11.3f}")
+    print(f"total  {'':>7} {total_min:>9.3f} {total_median:>11.3f}")
+
+
+if __name__ == "__main__":
+    main()

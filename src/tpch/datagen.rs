@@ -1,0 +1,327 @@
+//! `morsel tpch gen`: the eight TPC-H tables as Parquet or CSV files.
+//!
+//! Each table is cut into parts that `tpchgen` can generate independently;
+//! a pool of one thread per core takes parts largest first and streams each
+//! into its own file batch by batch, so memory stays at a few row groups per
+//! thread whatever the scale factor. A table's files are written into a
+//! hidden directory and renamed into `OUT/TABLE/` when all are complete.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::arrow::array::RecordBatchReader;
+use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use indicatif::{ProgressBar, ProgressStyle};
+use tpchgen::generators::{
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+    PartSuppGenerator, RegionGenerator, SupplierGenerator,
+};
+use tpchgen_arrow::{
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
+    SupplierArrow,
+};
+
+use crate::error::{Error, Result};
+
+/// File format of the generated tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenFormat {
+    Parquet,
+    Csv,
+}
+
+/// Parquet compression codecs offered by `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codec {
+    None,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Codec {
+    fn parquet(self) -> Compression {
+        match self {
+            Codec::None => Compression::UNCOMPRESSED,
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::Lz4 => Compression::LZ4_RAW,
+            Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub scale_factor: f64,
+    pub out: PathBuf,
+    pub format: GenFormat,
+    /// Files per table (not for NATION and REGION); `None` picks by size.
+    pub files_per_table: Option<usize>,
+    pub codec: Codec,
+    pub row_group_rows: usize,
+    pub threads: usize,
+}
+
+/// Rows per file when the user does not choose a file count.
+const ROWS_PER_FILE: f64 = 4_000_000.0;
+/// Rows per generated batch.
+const BATCH_ROWS: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Region,
+    Nation,
+    Supplier,
+    Part,
+    PartSupp,
+    Customer,
+    Orders,
+    LineItem,
+}
+
+const TABLES: [Table; 8] = [
+    Table::Region,
+    Table::Nation,
+    Table::Supplier,
+    Table::Part,
+    Table::PartSupp,
+    Table::Customer,
+    Table::Orders,
+    Table::LineItem,
+];
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Region => "region",
+            Table::Nation => "nation",
+            Table::Supplier => "supplier",
+            Table::Part => "part",
+            Table::PartSupp => "partsupp",
+            Table::Customer => "customer",
+            Table::Orders => "orders",
+            Table::LineItem => "lineitem",
+        }
+    }
+
+    /// Rows at `sf`; exact except LINEITEM, which averages four per order.
+    fn rows(self, sf: f64) -> u64 {
+        let per_sf = match self {
+            Table::Region => return 5,
+            Table::Nation => return 25,
+            Table::Supplier => 10_000.0,
+            Table::Part => 200_000.0,
+            Table::PartSupp => 800_000.0,
+            Table::Customer => 150_000.0,
+            Table::Orders => 1_500_000.0,
+            Table::LineItem => 6_000_000.0,
+        };
+        (per_sf * sf).ceil() as u64
+    }
+
+    fn files(self, options: &GenOptions) -> usize {
+        match self {
+            Table::Region | Table::Nation => 1,
+            _ => options.files_per_table.unwrap_or_else(|| {
+                (self.rows(options.scale_factor) as f64 / ROWS_PER_FILE).ceil() as usize
+            }),
+        }
+        .max(1)
+    }
+
+    /// Batches of part `part` (1-based) of `parts`.
+    fn reader(self, sf: f64, part: i32, parts: i32) -> Box<dyn RecordBatchReader + Send> {
+        match self {
+            Table::Region => Box::new(RegionArrow::new(RegionGenerator::new(sf, part, parts))),
+            Table::Nation => Box::new(NationArrow::new(NationGenerator::new(sf, part, parts))),
+            Table::Supplier => Box::new(
+                SupplierArrow::new(SupplierGenerator::new(sf, part, parts))
+                    .with_batch_size(BATCH_ROWS),
+            ),
+            Table::Part => Box::new(
+                PartArrow::new(PartGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS),
+            ),
+            Table::PartSupp => Box::new(
+                PartSuppArrow::new(PartSuppGenerator::new(sf, part, parts))
+                    .with_batch_size(BATCH_ROWS),
+            ),
+            Table::Customer => Box::new(
+                CustomerArrow::new(CustomerGenerator::new(sf, part, parts))
+                    .with_batch_size(BATCH_ROWS),
+            ),
+            Table::Orders => Box::new(
+                OrderArrow::new(OrderGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS),
+            ),
+            Table::LineItem => Box::new(
+                LineItemArrow::new(LineItemGenerator::new(sf, part, parts))
+                    .with_batch_size(BATCH_ROWS),
+            ),
+        }
+    }
+}
+
+/// One file to write: a part of a table.
+struct Job {
+    table: Table,
+    part: usize,
+    parts: usize,
+}
+
+/// Generates every table into `options.out`.
+pub fn generate(options: &GenOptions) -> Result<()> {
+    if !options.scale_factor.is_finite() || options.scale_factor <= 0.0 {
+        return Err(Error::Usage("--sf must be greater than 0".into()));
+    }
+    let staging: Vec<(Table, PathBuf)> = TABLES
+        .iter()
+        .map(|t| (*t, options.out.join(format!(".{}.morsel-gen", t.name()))))
+        .collect();
+    for (_, dir) in &staging {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+    }
+    let result = write_all(options, &staging).and_then(|()| publish(options, &staging));
+    for (_, dir) in &staging {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+fn write_all(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
+    let mut jobs: Vec<Job> = TABLES
+        .iter()
+        .flat_map(|&table| {
+            let parts = table.files(options);
+            (1..=parts).map(move |part| Job { table, part, parts })
+        })
+        .collect();
+    // Largest parts first, so the pool does not end waiting on one big file.
+    jobs.sort_by_key(|job| {
+        std::cmp::Reverse(job.table.rows(options.scale_factor) / job.parts as u64)
+    });
+
+    let total: u64 = TABLES.iter().map(|t| t.rows(options.scale_factor)).sum();
+    let progress = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template(
+            "{elapsed:>4} [{bar:30}] {percent:>3}% {human_pos} rows, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.max(1) {
+            scope.spawn(|| {
+                while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                        return;
+                    }
+                    let dir = &staging
+                        .iter()
+                        .find(|(t, _)| *t == job.table)
+                        .expect("staged")
+                        .1;
+                    if let Err(e) = write_part(options, job, dir, &progress) {
+                        failure.lock().expect("not poisoned").get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    progress.finish_and_clear();
+    match failure.into_inner().expect("not poisoned") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn write_part(options: &GenOptions, job: &Job, dir: &Path, progress: &ProgressBar) -> Result<()> {
+    let extension = match options.format {
+        GenFormat::Parquet => "parquet",
+        GenFormat::Csv => "csv",
+    };
+    let path = dir.join(format!("part-{}.{extension}", job.part - 1));
+    let file = File::create(&path).map_err(|e| file_error(&path, e))?;
+    let reader = job
+        .table
+        .reader(options.scale_factor, job.part as i32, job.parts as i32);
+    let schema = reader.schema();
+    let mut sink: Box<dyn BatchSink> = match options.format {
+        GenFormat::Parquet => {
+            let properties = WriterProperties::builder()
+                .set_compression(options.codec.parquet())
+                .set_max_row_group_row_count(Some(options.row_group_rows))
+                .set_statistics_enabled(EnabledStatistics::Page)
+                .build();
+            Box::new(
+                ArrowWriter::try_new(BufWriter::new(file), schema, Some(properties))
+                    .map_err(|e| Error::query(e.to_string()))?,
+            )
+        }
+        GenFormat::Csv => Box::new(
+            CsvWriterBuilder::new()
+                .with_header(true)
+                .build(BufWriter::new(file)),
+        ),
+    };
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::query(e.to_string()))?;
+        progress.inc(batch.num_rows() as u64);
+        sink.write(&batch).map_err(|e| file_error(&path, e))?;
+    }
+    sink.finish().map_err(|e| file_error(&path, e))
+}
+
+/// A file being written, batch by batch.
+trait BatchSink {
+    fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()>;
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl BatchSink for ArrowWriter<BufWriter<File>> {
+    fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        ArrowWriter::write(self, batch).map_err(std::io::Error::other)
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        self.close().map(|_| ()).map_err(std::io::Error::other)
+    }
+}
+
+impl BatchSink for datafusion::arrow::csv::Writer<BufWriter<File>> {
+    fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        datafusion::arrow::csv::Writer::write(self, batch).map_err(std::io::Error::other)
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        use std::io::Write;
+        self.into_inner().flush()
+    }
+}
+
+/// Replaces `OUT/TABLE/` with the freshly written files, table by table.
+fn publish(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
+    for (table, dir) in staging {
+        let target = options.out.join(table.name());
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(|e| file_error(&target, e))?;
+        }
+        std::fs::rename(dir, &target).map_err(|e| file_error(&target, e))?;
+    }
+    Ok(())
+}
+
+fn file_error(path: &Path, source: std::io::Error) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        source,
+    }
+}

@@ -1,0 +1,6 @@
+//! TPC-H built in: generate the data, run the 22 queries, verify and time them.
+
+pub mod bench;
+pub mod datagen;
+pub mod queries;
+pub mod verify;
