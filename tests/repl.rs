@@ -35,6 +35,7 @@ fn answers_cancels_and_answers_again() {
     let pressed = Instant::now();
     repl.send(ControlCode::EndOfText).unwrap();
     repl.expect("query cancelled").expect("cancel reported");
+    repl.expect("morsel> ").expect("prompt after cancel");
     assert!(
         pressed.elapsed() < Duration::from_secs(5),
         "cancelled promptly"
@@ -74,13 +75,31 @@ fn completes_tables_columns_and_keywords() {
         .unwrap();
     repl.expect("15388000").expect("column completed");
 
+    // A keyword, in the case it was typed: "sel" + Tab becomes "select".
+    repl.send("sel\t").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    repl.send_line(" 7 AS seven;").unwrap();
+    repl.expect(Regex(r"\|\s+7\s+\|"))
+        .expect("keyword completed");
+
+    // A path inside quotes: "testdata/data/sco" + Tab becomes "scores.tsv".
+    repl.send("SELECT max(score) AS best FROM 'testdata/data/sco\t")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    repl.send_line("';").unwrap();
+    repl.expect(Regex(r"\|\s+45\s+\|")).expect("path completed");
+
     // Ctrl-C on a line being typed clears it; Ctrl-D exits.
     repl.expect("morsel> ").expect("prompt");
     repl.send("SELECT nonsense").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     repl.send(ControlCode::EndOfText).unwrap();
+    // rustyline flushes input typed before it takes the terminal back, so
+    // wait for the fresh prompt, as a person would.
+    repl.expect("morsel> ").expect("prompt after Ctrl-C");
     repl.send_line("SELECT 'still here' AS s;").unwrap();
-    repl.expect("still here").expect("line was cleared");
+    repl.expect(Regex(r"\| still here\s+\|"))
+        .expect("line was cleared");
     // Keys typed while a query runs reach the terminal in cooked mode, where
     // Ctrl-D is not a key; wait for the prompt as a person would.
     repl.expect("morsel> ").expect("prompt");
