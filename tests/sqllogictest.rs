@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use morsel::error::Error;
 use morsel::execution::{Collected, Session, SessionOptions};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
@@ -34,23 +33,7 @@ impl AsyncDB for MorselDb {
             .iter()
             .map(|f| column_type(f.data_type()))
             .collect();
-        let options = FormatOptions::default().with_null("NULL");
-        let mut rows = Vec::new();
-        for batch in &sink.batches {
-            let formatters: Vec<_> = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formattable"))
-                .collect();
-            for row in 0..batch.num_rows() {
-                rows.push(
-                    formatters
-                        .iter()
-                        .map(|f| f.value(row).to_string())
-                        .collect(),
-                );
-            }
-        }
+        let rows = morsel::output::text_rows(&sink.batches, "NULL");
         Ok(DBOutput::Rows { types, rows })
     }
 

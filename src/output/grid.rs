@@ -8,7 +8,6 @@ use std::io::Write;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::{Format, Layout};
@@ -38,31 +37,17 @@ impl<'a> Grid<'a> {
         }
     }
 
-    fn keep_rows(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+    fn keep_rows(&mut self, batch: &RecordBatch) {
         let room = self.layout.max_rows.unwrap_or(usize::MAX) - self.rows.len();
         let keep = batch.num_rows().min(room);
         self.hidden += batch.num_rows() - keep;
-        if keep == 0 {
-            return Ok(());
-        }
-        let options = FormatOptions::default()
-            .with_display_error(true)
-            .with_null("NULL");
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(std::io::Error::other)?;
-        for row in 0..keep {
-            self.rows.push(
-                formatters
-                    .iter()
-                    .map(|f| one_line(&f.value(row).to_string()))
-                    .collect(),
+        if keep > 0 {
+            let kept = super::text_rows(&[batch.slice(0, keep)], "NULL");
+            self.rows.extend(
+                kept.into_iter()
+                    .map(|row| row.iter().map(|value| one_line(value)).collect()),
             );
         }
-        Ok(())
     }
 
     fn render(&mut self) -> std::io::Result<()> {
@@ -157,7 +142,8 @@ impl ResultSink for Grid<'_> {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
-        self.keep_rows(batch)
+        self.keep_rows(batch);
+        Ok(())
     }
 
     fn end(&mut self) -> std::io::Result<()> {

@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::json::writer::{JsonArray, JsonFormat, LineDelimited};
 use datafusion::arrow::json::{Writer as JsonWriter, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::execution::ResultSink;
 
@@ -94,6 +95,30 @@ pub fn printer<'a>(layout: Layout, out: &'a mut dyn Write) -> Box<dyn ResultSink
         Format::Json => Box::new(Limited::new(limit, Json::<JsonArray>::new(out, true))),
         Format::Ndjson => Box::new(Limited::new(limit, Json::<LineDelimited>::new(out, false))),
     }
+}
+
+/// Every value of `batches` as display text, row by row.
+pub fn text_rows(batches: &[RecordBatch], null: &str) -> Vec<Vec<String>> {
+    let options = FormatOptions::default()
+        .with_null(null)
+        .with_display_error(true);
+    let mut rows = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> = batch
+            .columns()
+            .iter()
+            .filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
+            .collect();
+        for row in 0..batch.num_rows() {
+            rows.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            );
+        }
+    }
+    rows
 }
 
 /// Passes on at most `remaining` rows.

@@ -7,7 +7,6 @@
 //! multi-row TPC-H query has an ORDER BY.
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// The first difference between a result and its answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,26 +46,9 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Result rows as text, the way answers are written.
+/// Result rows as text, the way answers are written (NULL as nothing).
 pub fn result_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let options = FormatOptions::default();
-    let mut rows = Vec::new();
-    for batch in batches {
-        let formatters: Vec<_> = batch
-            .columns()
-            .iter()
-            .filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
-            .collect();
-        for row in 0..batch.num_rows() {
-            rows.push(
-                formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string())
-                    .collect(),
-            );
-        }
-    }
-    rows
+    crate::output::text_rows(batches, "")
 }
 
 /// `Ok` when `actual` matches the answer text, else the first difference.
