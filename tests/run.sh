@@ -12,7 +12,9 @@ if ! python3 -c "import duckdb, pyarrow" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check duckdb pyarrow
 fi
 
-cargo build --bins
+# One build: the integration tests build the binary with the same features as
+# the tests (a separate `cargo build` would resolve features differently and
+# compile DataFusion a second time).
 cargo test --all-targets
 
 # TPC-H at SF 1: generate the data and verify all 22 answers.
