@@ -75,8 +75,9 @@ def sales():
 
 
 def csv_options():
-    """CSV that needs options: other delimiter and quote, empty fields, no header, zstd."""
+    """CSV that needs options: other delimiter and quote, empty fields, NA for null, no header, zstd."""
     write(os.path.join(ROOT, "csv", "semi.csv"), "1;'a;b';\n2;'plain';3.5\n3;;0.25\n")
+    write(os.path.join(ROOT, "csv", "na.csv"), "id,label,score\n1,a,NA\n2,NA,3.5\n3,c,0.25\n")
     import duckdb
     duckdb.sql("COPY (SELECT range AS n, 'row ' || range AS label FROM range(5)) "
                f"TO '{os.path.join(ROOT, 'csv', 'numbers.csv.zst')}' (HEADER, COMPRESSION zstd)")

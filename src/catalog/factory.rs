@@ -2,7 +2,7 @@
 //!
 //! `CREATE EXTERNAL TABLE` goes through [`MorselTableFactory`], which lets
 //! DataFusion parse the statement's options and then retypes the partition
-//! columns; a quoted path in `FROM` goes through [`MorselUrlTables`], which
+//! columns (and applies CSV null markers, see `null_marker`); a quoted path in `FROM` goes through [`MorselUrlTables`], which
 //! opens it with [`super::open_table`] exactly like a data directory entry.
 
 use std::sync::{Arc, OnceLock, Weak};
@@ -29,6 +29,11 @@ impl TableProviderFactory for MorselTableFactory {
         state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
+        if cmd.file_type.eq_ignore_ascii_case("csv")
+            && let Some(regex) = cmd.options.get("format.null_regex")
+        {
+            return super::null_marker::read_with_null_marker(&self.inner, state, cmd, regex).await;
+        }
         let table = match self.inner.create(state, cmd).await {
             Ok(table) => table,
             Err(e) => {

@@ -6,6 +6,7 @@
 //! format detection, hive partition discovery and partition column types.
 
 mod factory;
+mod null_marker;
 mod partitions;
 
 pub use factory::{MorselTableFactory, MorselUrlTables};
