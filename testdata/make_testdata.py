@@ -99,6 +99,9 @@ def bad():
         os.makedirs(out, exist_ok=True)
         pq.write_table(good, os.path.join(out, "part-0.parquet"))
     write(os.path.join(BAD, "pruned", "year=2023", "part-0.parquet"), "this is not parquet\n" * 8)
+    # CSV files whose columns differ: a clear error naming the odd file.
+    write(os.path.join(BAD, "mixed_csv", "x.csv"), "a,b\n1,2\n")
+    write(os.path.join(BAD, "mixed_csv", "y.csv"), "a,c\n3,4\n")
     # Two files whose columns differ: a merged schema for Parquet.
     for name, table in [("a.parquet", pa.table({"id": pa.array([1], pa.int64())})),
                         ("b.parquet", pa.table({"id": pa.array([2], pa.int64()),

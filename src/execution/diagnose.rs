@@ -6,7 +6,7 @@
 //! closest table name, and — only after a scan has failed, so the happy path
 //! pays nothing — re-reads the scanned files one by one to name the bad one.
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::csv::ReaderBuilder;
@@ -86,7 +86,8 @@ fn split_location(text: &str) -> (String, Option<Location>) {
 }
 
 /// Prefixes DataFusion puts before messages that say nothing to a user.
-const NOISE: [&str; 7] = [
+const NOISE: [&str; 8] = [
+    "Csv error: ",
     "Schema error: ",
     "Object Store error: ",
     "Error during planning: ",
@@ -264,6 +265,15 @@ fn check_csv(
     csv: &CsvSource,
     scan: &FileScanConfig,
 ) -> Option<String> {
+    let mut reader = BufReader::new(reader);
+    if csv.has_header() {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        if let Some(problem) = header_differs(&header, csv.delimiter(), scan) {
+            return Some(problem);
+        }
+        reader = BufReader::new(Box::new(Cursor::new(header.into_bytes()).chain(reader)));
+    }
     let mut builder = ReaderBuilder::new(Arc::clone(scan.file_schema()))
         .with_header(csv.has_header())
         .with_delimiter(csv.delimiter())
@@ -272,7 +282,7 @@ fn check_csv(
     if let Some(escape) = csv.escape() {
         builder = builder.with_escape(escape);
     }
-    let reader = builder.build(BufReader::new(reader)).ok()?;
+    let reader = builder.build(reader).ok()?;
     let header_lines = usize::from(csv.has_header());
     for (row, batch) in reader.enumerate() {
         if let Err(e) = batch {
@@ -282,6 +292,30 @@ fn check_csv(
         }
     }
     None
+}
+
+/// `": its columns … differ"` when a file's header does not name the table's
+/// columns in order: the usual cause of "incorrect number of fields" when
+/// the files of one table were written with different columns.
+fn header_differs(header: &str, delimiter: u8, scan: &FileScanConfig) -> Option<String> {
+    let found: Vec<&str> = header
+        .trim_end_matches(['\r', '\n'])
+        .split(delimiter as char)
+        .map(|name| name.trim_matches('"'))
+        .collect();
+    let expected: Vec<&str> = scan
+        .file_schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    (found != expected).then(|| {
+        format!(
+            ": its columns ({}) differ from the table's ({}); the CSV files of one table need the same columns",
+            found.join(", "),
+            expected.join(", ")
+        )
+    })
 }
 
 /// `": problem"` when `bytes` is not a readable Parquet file.
