@@ -421,3 +421,34 @@ fn help_lists_every_command() {
         assert!(out.contains(command), "{command}: {out}");
     }
 }
+
+#[test]
+fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
+    let dir = TempDir::new().unwrap();
+    let target = format!("{}/out/", dir.path().display());
+    let copy = format!(
+        "COPY (SELECT value, value * 2 AS twice FROM range(100000000000)) TO '{target}' STORED AS PARQUET"
+    );
+    let child = Command::cargo_bin("morsel")
+        .unwrap()
+        .args(["-c", &copy])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("error: query cancelled"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "no staging or partial output left: {left:?}"
+    );
+}
