@@ -1,23 +1,11 @@
 //! TPC-H end to end at SF 0.01: generate, run all 22 queries, verify.
 
 use std::path::Path;
-use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
 
-fn morsel(args: &[&str]) -> (i32, String, String) {
-    let output = Command::cargo_bin("morsel")
-        .unwrap()
-        .args(args)
-        .output()
-        .expect("morsel runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+mod common;
+use common::morsel;
 
 fn generate(dir: &Path, format: &str) {
     let (code, _, err) = morsel(&[
