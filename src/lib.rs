@@ -12,5 +12,7 @@ pub mod error;
 pub mod execution;
 /// Result formats: table, CSV, TSV, JSON, NDJSON, markdown.
 pub mod output;
+/// Where table bytes live: local disk or S3, with credentials and I/O counts.
+pub mod storage;
 /// TPC-H built in: data generator, the 22 queries, answers, benchmark runner.
 pub mod tpch;

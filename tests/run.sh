@@ -7,9 +7,17 @@ cd "$(dirname "$0")/.."
 # One build directory outside the clone, so repeated runs on a machine reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/morsel/target}"
 
-# The interop tests read morsel's output back with DuckDB and pyarrow.
+# The interop tests read morsel's output back with DuckDB and pyarrow; the S3
+# tests run against moto's S3 server on 127.0.0.1 (tests/s3/moto_control.py).
 if ! python3 -c "import duckdb, pyarrow" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check duckdb pyarrow
+fi
+# moto 5.2.1 rejects correctly signed requests whose path or query has escaped
+# characters (hive `key=value` keys, list prefixes); 5.2.5 checks them right.
+moto_version=5.2.5
+if ! python3 -c "import moto, flask, flask_cors, boto3; assert moto.__version__ == '$moto_version'" 2>/dev/null \
+    || ! command -v moto_server >/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$moto_version" flask flask-cors
 fi
 
 # One build: the integration tests build the binary with the same features as

@@ -9,17 +9,29 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory, UrlTableFactory};
-use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::CreateExternalTable;
 use parking_lot::RwLock;
 
+use crate::storage::ObjectStores;
+
 /// `CREATE EXTERNAL TABLE … STORED AS PARQUET|CSV` with typed hive partitions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MorselTableFactory {
     inner: ListingTableFactory,
+    /// Where `OPTIONS ('s3.…' …)` go: DataFusion would reject them.
+    stores: Arc<ObjectStores>,
+}
+
+impl MorselTableFactory {
+    pub fn new(stores: Arc<ObjectStores>) -> Self {
+        Self {
+            inner: ListingTableFactory::default(),
+            stores,
+        }
+    }
 }
 
 #[async_trait]
@@ -29,6 +41,12 @@ impl TableProviderFactory for MorselTableFactory {
         state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
+        let mut cmd = cmd.clone();
+        let location = cmd.locations.first().cloned().unwrap_or_default();
+        self.stores
+            .take_table_options(&mut cmd.options, &location)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        let cmd = &cmd;
         if cmd.file_type.eq_ignore_ascii_case("csv")
             && let Some(regex) = cmd.options.get("format.null_regex")
         {
@@ -40,7 +58,7 @@ impl TableProviderFactory for MorselTableFactory {
                 let Some(location) = cmd.locations.first() else {
                     return Err(e);
                 };
-                let url = ListingTableUrl::parse(location)?;
+                let url = super::table_url(location)?;
                 return Err(super::name_bad_file(state, &url, e).await);
             }
         };

@@ -28,6 +28,7 @@ use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::execution::diagnose;
+use crate::storage;
 
 /// The file formats morsel reads, with how each is spelled in a file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,24 +88,44 @@ pub struct Discovered {
     pub table: Result<Arc<dyn TableProvider>>,
 }
 
-/// Registers a table for each data file and each subdirectory directly under `dir`.
+/// Registers a table for each data file and each subdirectory directly under
+/// `dir`, a local directory or an `s3://bucket/prefix/`.
 ///
 /// A table that cannot be opened (no data files, a corrupt footer…) is skipped
 /// and reported back, so one bad table does not hide the good ones.
 pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<Discovered>> {
-    let root = Path::new(dir);
-    let entries = std::fs::read_dir(root)
-        .map_err(|e| DataFusionError::Execution(format!("cannot read directory {dir}: {e}")))?;
-    let mut candidates: Vec<(String, std::path::PathBuf)> = entries
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| table_candidate(&entry.path()))
+    let dir = with_trailing_slash(dir);
+    let url = ListingTableUrl::parse(&dir)?;
+    let state = ctx.state();
+    let store = state.runtime_env().object_store(&url)?;
+    let listing = match store.list_with_delimiter(Some(url.prefix())).await {
+        Ok(listing) => listing,
+        Err(object_store::Error::NotFound { .. }) => return Err(no_such_directory(&dir)),
+        Err(e) => return Err(e.into()),
+    };
+    let root = url.object_store();
+    let directories = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|prefix| Some((prefix.filename()?, format!("{root}{prefix}/"))));
+    let files = listing.objects.iter().filter_map(|object| {
+        Some((
+            object.location.filename()?,
+            format!("{root}{}", object.location),
+        ))
+    });
+    let mut candidates: Vec<(String, String)> = directories
+        .chain(files)
+        .filter_map(|(name, location)| Some((table_name(name, location.ends_with('/'))?, location)))
         .collect();
+    if candidates.is_empty() && listing.objects.is_empty() && !local_directory_exists(&url) {
+        return Err(no_such_directory(&dir));
+    }
     candidates.sort();
 
-    let state = ctx.state();
     let mut found = Vec::with_capacity(candidates.len());
-    for (name, path) in candidates {
-        let table = open_table(&state, &path.to_string_lossy()).await;
+    for (name, location) in candidates {
+        let table = open_table(&state, &location).await;
         if let Ok(provider) = &table {
             ctx.register_table(name.as_str(), Arc::clone(provider))?;
         }
@@ -114,18 +135,30 @@ pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<D
 }
 
 /// The table name for a directory entry, or `None` when it holds no table.
-fn table_candidate(path: &Path) -> Option<(String, std::path::PathBuf)> {
-    let file_name = path.file_name()?.to_str()?;
+fn table_name(file_name: &str, is_dir: bool) -> Option<String> {
     if file_name.starts_with('.') || file_name.starts_with('_') {
         return None;
     }
-    if path.is_dir() {
-        return Some((file_name.to_string(), with_trailing_slash(path)));
+    if is_dir {
+        return Some(file_name.to_string());
     }
     let (kind, compression) = FileKind::from_file_name(file_name)?;
     let suffix_len = kind.extension().len() + compression.map_or(0, |c| suffix_of(c).len());
-    let stem = &file_name[..file_name.len() - suffix_len];
-    Some((stem.to_string(), path.to_path_buf()))
+    Some(file_name[..file_name.len() - suffix_len].to_string())
+}
+
+/// An empty local directory holds no tables; an S3 prefix without objects
+/// does not exist.
+fn local_directory_exists(url: &ListingTableUrl) -> bool {
+    url.scheme() == "file" && Path::new(&format!("/{}", url.prefix())).is_dir()
+}
+
+fn no_such_directory(dir: &str) -> DataFusionError {
+    DataFusionError::Plan(if storage::is_remote(dir) {
+        format!("{dir}: no objects under this prefix")
+    } else {
+        format!("{dir}: no such file or directory")
+    })
 }
 
 fn suffix_of(codec: &str) -> &'static str {
@@ -135,12 +168,12 @@ fn suffix_of(codec: &str) -> &'static str {
         .map_or("", |(suffix, _)| suffix)
 }
 
-fn with_trailing_slash(path: &Path) -> std::path::PathBuf {
-    let mut s = path.to_string_lossy().into_owned();
-    if !s.ends_with('/') {
-        s.push('/');
+fn with_trailing_slash(location: &str) -> String {
+    if location.ends_with('/') {
+        location.to_string()
+    } else {
+        format!("{location}/")
     }
-    s.into()
 }
 
 /// Opens a file, a directory (hive-partitioned or plain) or a glob as a table.
@@ -148,7 +181,7 @@ fn with_trailing_slash(path: &Path) -> std::path::PathBuf {
 /// The format comes from the first data file found; partition columns come
 /// from `key=value` directories and get the narrowest type all values fit.
 pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn TableProvider>> {
-    let url = ListingTableUrl::parse(location)?;
+    let url = table_url(location)?;
     let (kind, compression) = detect_format(state, &url, location).await?;
     let options = listing_options(state, kind, compression)?;
     let partition_names = options.infer_partitions(state, &url).await?;
@@ -161,6 +194,24 @@ pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn 
     match config {
         Ok(config) => Ok(Arc::new(ListingTable::try_new(config)?)),
         Err(e) => Err(name_bad_file(state, &url, e).await),
+    }
+}
+
+/// A table location as DataFusion wants it. DataFusion expands globs only
+/// in local paths; morsel splits `s3://b/logs/*/app.csv` the same way, into
+/// the prefix to list and a pattern for the rest.
+pub fn table_url(location: &str) -> Result<ListingTableUrl> {
+    let glob_at = location.find(['*', '?', '[']);
+    match glob_at {
+        Some(at) if storage::is_remote(location) => {
+            let base_end = location[..at].rfind('/').map_or(0, |i| i + 1);
+            let (base, pattern) = location.split_at(base_end);
+            let url = url::Url::parse(base).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let pattern =
+                glob::Pattern::new(pattern).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            ListingTableUrl::try_new(url, Some(pattern))
+        }
+        _ => ListingTableUrl::parse(location),
     }
 }
 
@@ -204,16 +255,22 @@ async fn detect_format(
 ) -> Result<(FileKind, Option<&'static str>)> {
     let store = state.runtime_env().object_store(url)?;
     let mut files = url.list_all_files(state, store.as_ref(), "").await?;
+    let mut seen = 0;
     while let Some(file) = files.try_next().await? {
+        seen += 1;
         if let Some(found) = file.location.filename().and_then(FileKind::from_file_name) {
             return Ok(found);
         }
     }
-    let missing = url.scheme() == "file" && !Path::new(&format!("/{}", url.prefix())).exists();
-    Err(DataFusionError::Plan(if missing {
-        format!("{location}: no such file or directory")
+    let missing = if url.scheme() == "file" {
+        !Path::new(&format!("/{}", url.prefix())).exists()
     } else {
-        format!("{location}: no .parquet, .csv or .tsv files found")
+        seen == 0
+    };
+    Err(DataFusionError::Plan(match (missing, url.scheme()) {
+        (true, "file") => format!("{location}: no such file or directory"),
+        (true, _) => format!("{location}: no objects at this location"),
+        (false, _) => format!("{location}: no .parquet, .csv or .tsv files found"),
     }))
 }
 

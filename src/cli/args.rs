@@ -19,7 +19,8 @@ pub struct Args {
     #[command(subcommand)]
     pub task: Option<Task>,
 
-    /// Register every table under DIR (each subdirectory and data file)
+    /// Register every table under DIR or s3://bucket/prefix/ (each
+    /// subdirectory and data file)
     #[arg(value_name = "DIR")]
     pub dir: Option<String>,
 
@@ -66,6 +67,10 @@ pub struct Args {
     /// In a script, report a failing statement and go on (still exits 1)
     #[arg(long)]
     pub continue_on_error: bool,
+
+    /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,9 +98,9 @@ pub struct GenArgs {
     /// Scale factor: 1 is about 1 GB of CSV; fractions such as 0.01 work
     #[arg(long, value_name = "SF")]
     pub sf: f64,
-    /// Directory to write the tables into
+    /// Directory or s3://bucket/prefix/ to write the tables into
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: String,
     #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
     pub format: GenFormat,
     /// Files per table [default: one per 4 million rows]
@@ -110,6 +115,9 @@ pub struct GenArgs {
     /// Threads generating files [default: all cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,7 +128,7 @@ pub enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Directory made by `morsel tpch gen`
+    /// Directory or s3://bucket/prefix/ made by `morsel tpch gen`
     #[arg(long, value_name = "DIR")]
     pub data: String,
     /// Queries to run, e.g. 1,3,5-9
@@ -147,6 +155,9 @@ pub struct BenchArgs {
     /// Check results against reference answers (built in for SF 0.01 and 1)
     #[arg(long, value_name = "ANSWERS_DIR", num_args = 0..=1)]
     pub verify: Option<Option<PathBuf>>,
+    /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// Where batch SQL comes from, in the order given on the command line.

@@ -41,7 +41,7 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
         .threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    tpch::datagen::generate(&tpch::datagen::GenOptions {
+    let options = tpch::datagen::GenOptions {
         scale_factor: args.sf,
         out: args.out,
         format: args.format,
@@ -49,7 +49,8 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
         codec: args.compression,
         row_group_rows: args.row_group_rows as usize,
         threads,
-    })
+    };
+    tpch::datagen::generate(&options, args.profile)
 }
 
 fn bench_tpch(args: BenchArgs) -> Result<()> {
@@ -64,6 +65,7 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
             threads: args.threads.map(usize::from),
             memory_limit: args.memory_limit,
             temp_dir: args.temp_dir,
+            profile: args.profile,
         },
         json: args.json,
         verify: args.verify,
@@ -81,6 +83,7 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
         threads: args.threads.map(usize::from),
         memory_limit: args.memory_limit,
         temp_dir: args.temp_dir.clone(),
+        profile: args.profile.clone(),
     };
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {

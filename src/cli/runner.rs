@@ -92,8 +92,13 @@ impl<'s> Runner<'s> {
             }
         };
         if self.timing && !self.quiet {
+            let io = if summary.io.requests > 0 {
+                format!(" ({})", summary.io)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{} row{} in {:.3} s",
+                "{} row{} in {:.3} s{io}",
                 summary.rows,
                 if summary.rows == 1 { "" } else { "s" },
                 summary.elapsed.as_secs_f64()

@@ -6,26 +6,66 @@
 //! renames the result into place only when every file is written. Renames
 //! within one directory are atomic on local disks, so a reader sees all of
 //! the new files or none of them.
+//!
+//! S3 has no rename, so a COPY to a bucket is staged under a hidden prefix
+//! next to the destination and each finished object is then copied into
+//! place and deleted (object_store's rename). A failure or a cancel removes
+//! whatever was staged; a reader of the destination never sees a partial
+//! object, though during the commit it can see some objects before others.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::sql::parser::CopyToStatement;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt};
+use url::Url;
 
 use crate::error::{Error, Result};
+use crate::storage::{self, ObjectStores};
 
 /// A write in progress; dropped without [`Staged::commit`], it is removed.
-pub struct Staged {
+pub enum Staged {
+    Local(LocalStaged),
+    Remote(RemoteStaged),
+}
+
+/// Redirects a COPY to a staging location next to its target.
+pub fn stage(
+    copy: CopyToStatement,
+    stores: &ObjectStores,
+) -> Result<(CopyToStatement, Option<Staged>)> {
+    if copy.target.starts_with("s3://") || copy.target.starts_with("s3a://") {
+        let (copy, staged) = stage_remote(copy, stores)?;
+        return Ok((copy, Some(Staged::Remote(staged))));
+    }
+    if copy.target.contains("://") {
+        return Ok((copy, None));
+    }
+    let (copy, staged) = stage_local(copy)?;
+    Ok((copy, Some(Staged::Local(staged))))
+}
+
+impl Staged {
+    /// Moves the finished output into place.
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Staged::Local(local) => local.commit(),
+            Staged::Remote(remote) => remote.commit().await,
+        }
+    }
+}
+
+pub struct LocalStaged {
     dir: PathBuf,
     staged: PathBuf,
     destination: PathBuf,
 }
 
-/// Redirects a local COPY to a staging path; other targets pass through.
-pub fn stage(mut copy: CopyToStatement) -> Result<(CopyToStatement, Option<Staged>)> {
-    if copy.target.contains("://") {
-        return Ok((copy, None));
-    }
+fn stage_local(mut copy: CopyToStatement) -> Result<(CopyToStatement, LocalStaged)> {
     let is_dir = copy.target.ends_with('/');
     let destination = PathBuf::from(copy.target.trim_end_matches('/'));
     let name = destination
@@ -48,11 +88,11 @@ pub fn stage(mut copy: CopyToStatement) -> Result<(CopyToStatement, Option<Stage
     }
     Ok((
         copy,
-        Some(Staged {
+        LocalStaged {
             dir,
             staged,
             destination,
-        }),
+        },
     ))
 }
 
@@ -65,9 +105,8 @@ fn unique_staging_name() -> String {
     )
 }
 
-impl Staged {
-    /// Moves the finished output into place.
-    pub fn commit(self) -> Result<()> {
+impl LocalStaged {
+    fn commit(self) -> Result<()> {
         move_into_place(&self.staged, &self.destination).map_err(|source| Error::File {
             path: self.destination.display().to_string(),
             source,
@@ -75,7 +114,7 @@ impl Staged {
     }
 }
 
-impl Drop for Staged {
+impl Drop for LocalStaged {
     fn drop(&mut self) {
         // Runs after a commit too, when only the empty staging directory is left.
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -99,4 +138,113 @@ fn move_into_place(from: &Path, to: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::rename(from, to)
+}
+
+pub struct RemoteStaged {
+    store: Arc<dyn ObjectStore>,
+    /// The hidden prefix everything is written under.
+    root: Key,
+    /// Where the output is written inside `root`, and where it goes.
+    staged: Key,
+    destination: Key,
+    target: String,
+    committed: bool,
+}
+
+fn stage_remote(
+    mut copy: CopyToStatement,
+    stores: &ObjectStores,
+) -> Result<(CopyToStatement, RemoteStaged)> {
+    let url = Url::parse(&copy.target)
+        .map_err(|e| Error::query(format!("COPY target '{}': {e}", copy.target)))?;
+    let store = stores
+        .get_store(&url)
+        .map_err(|e| Error::query(e.to_string()))?;
+    let key = url.path().trim_matches('/');
+    let (parent, name) = key.rsplit_once('/').unwrap_or(("", key));
+    if name.is_empty() {
+        return Err(Error::query(format!(
+            "COPY target '{}' names a bucket, not a path in it",
+            copy.target
+        )));
+    }
+    let hidden = unique_staging_name();
+    let root = Key::from(if parent.is_empty() {
+        hidden
+    } else {
+        format!("{parent}/{hidden}")
+    });
+    let staged = root.clone().join(name);
+    let slash = if copy.target.ends_with('/') { "/" } else { "" };
+    let target = std::mem::replace(
+        &mut copy.target,
+        format!(
+            "{}://{}/{staged}{slash}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ),
+    );
+    Ok((
+        copy,
+        RemoteStaged {
+            store,
+            root,
+            staged,
+            destination: Key::from(key),
+            target,
+            committed: false,
+        },
+    ))
+}
+
+impl RemoteStaged {
+    async fn commit(mut self) -> Result<()> {
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&self.staged))
+            .try_collect()
+            .await
+            .map_err(|e| self.error(&e))?;
+        for object in objects {
+            let relative = object
+                .location
+                .prefix_match(&self.staged)
+                .into_iter()
+                .flatten();
+            let target = Key::from_iter(self.destination.parts().chain(relative));
+            self.store
+                .rename(&object.location, &target)
+                .await
+                .map_err(|e| self.error(&e))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+
+    fn error(&self, e: &object_store::Error) -> Error {
+        Error::query(format!("{}: {}", self.target, storage::explain(e)))
+    }
+}
+
+/// Removes what was staged when the COPY failed or was cancelled. Drop
+/// cannot await, so it blocks this thread on the runtime until the deletes
+/// are done: a batch run exits right after, and must not leave them behind.
+impl Drop for RemoteStaged {
+    fn drop(&mut self) {
+        // After a commit the staging prefix is empty, and S3 prefixes
+        // vanish with their last object.
+        if self.committed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        let root = self.root.clone();
+        let cleanup = async move {
+            let locations = store.list(Some(&root)).map_ok(|meta| meta.location).boxed();
+            let _ = store.delete_stream(locations).try_collect::<Vec<_>>().await;
+        };
+        tokio::task::block_in_place(|| runtime.block_on(cleanup));
+    }
 }

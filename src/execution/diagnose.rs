@@ -24,6 +24,9 @@ use crate::error::{Error, Location};
 
 /// A one-line [`Error`] for a DataFusion error, with its SQL position if known.
 pub fn describe(e: &DataFusionError) -> Error {
+    if let Some(message) = remote_store_error(e) {
+        return Error::query(message);
+    }
     let root = e.find_root();
     let (message, text_location) = match root {
         DataFusionError::SQL(parser_error, _) => {
@@ -146,13 +149,35 @@ pub async fn locate_in_files(
     plan: &Arc<dyn ExecutionPlan>,
     error: DataFusionError,
 ) -> Error {
-    if !is_read_error(&error) {
+    if !worth_locating(&error) {
         return describe(&error);
     }
     match first_bad_file_in_plan(ctx, plan).await {
         Some(found) => Error::query(found),
         None => describe(&error),
     }
+}
+
+/// Whether re-reading the scanned files could name a bad one: not when the
+/// store itself failed (the network, credentials), which re-reading repeats.
+fn worth_locating(error: &DataFusionError) -> bool {
+    is_read_error(error) && remote_store_error(error).is_none()
+}
+
+/// A failed S3 request anywhere in the error's chain, explained.
+fn remote_store_error(error: &DataFusionError) -> Option<String> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(store_error) = e.downcast_ref::<object_store::Error>() {
+            return crate::storage::explain_remote(store_error);
+        }
+        if let Some(DataFusionError::ObjectStore(store_error)) = e.downcast_ref::<DataFusionError>()
+        {
+            return crate::storage::explain_remote(store_error);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// A physical planning error, with the file that caused it.
@@ -165,7 +190,7 @@ pub async fn locate_in_planning(
     logical: &LogicalPlan,
     error: DataFusionError,
 ) -> Error {
-    if !is_read_error(&error) {
+    if !worth_locating(&error) {
         return describe(&error);
     }
     let mut state = ctx.state();

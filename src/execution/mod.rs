@@ -7,6 +7,7 @@
 
 pub mod copy;
 pub mod diagnose;
+mod s3_statements;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
@@ -26,6 +28,7 @@ use futures::StreamExt;
 
 use crate::catalog::{self, Discovered, MorselTableFactory, MorselUrlTables};
 use crate::error::{Error, Result};
+use crate::storage::{IoCounts, ObjectStores};
 
 /// How the engine is set up; fixed for the life of a session.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +39,8 @@ pub struct SessionOptions {
     pub memory_limit: Option<usize>,
     /// Where operators spill; `None` for the OS temp directory.
     pub temp_dir: Option<PathBuf>,
+    /// The AWS profile chosen with `--profile`.
+    pub profile: Option<String>,
 }
 
 /// Receives a statement's result as it streams out of the engine.
@@ -73,10 +78,13 @@ impl ResultSink for Collected {
 pub struct Summary {
     pub rows: usize,
     pub elapsed: Duration,
+    /// Requests and bytes the statement sent to storage.
+    pub io: IoCounts,
 }
 
 pub struct Session {
     ctx: SessionContext,
+    stores: Arc<ObjectStores>,
 }
 
 impl Session {
@@ -96,7 +104,9 @@ impl Session {
         if let Some(threads) = options.threads {
             config = config.with_target_partitions(threads);
         }
-        let mut runtime = RuntimeEnvBuilder::new();
+        let stores = Arc::new(ObjectStores::new(options.profile.clone()));
+        let mut runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(Arc::clone(&stores) as Arc<dyn ObjectStoreRegistry>);
         if let Some(limit) = options.memory_limit {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
@@ -112,9 +122,10 @@ impl Session {
             .with_default_features()
             .build();
         for format in ["PARQUET", "CSV"] {
-            state
-                .table_factories_mut()
-                .insert(format.into(), Arc::new(MorselTableFactory::default()));
+            state.table_factories_mut().insert(
+                format.into(),
+                Arc::new(MorselTableFactory::new(Arc::clone(&stores))),
+            );
         }
         let url_tables = Arc::new(MorselUrlTables::default());
         let catalogs = Arc::new(DynamicFileCatalog::new(
@@ -126,7 +137,7 @@ impl Session {
             .build()
             .into();
         url_tables.attach(ctx.state_weak_ref());
-        Ok(Self { ctx })
+        Ok(Self { ctx, stores })
     }
 
     /// Registers every table found directly under `dir`.
@@ -177,14 +188,23 @@ impl Session {
         sink: &mut S,
     ) -> Result<Summary> {
         let started = Instant::now();
+        let io_before = self.stores.stats();
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state
             .sql_to_statement(sql, &dialect)
             .map_err(|e| self.explain(e))?;
+        if let Some(answer) = s3_statements::try_apply(&statement, &self.stores)? {
+            let rows = self.answer_into(answer, sink)?;
+            return Ok(Summary {
+                rows,
+                elapsed: started.elapsed(),
+                io: IoCounts::default(),
+            });
+        }
         let (statement, staged) = match statement {
             Statement::CopyTo(copy) => {
-                let (copy, staged) = copy::stage(copy)?;
+                let (copy, staged) = copy::stage(copy, &self.stores)?;
                 (Statement::CopyTo(copy), staged)
             }
             other => (other, None),
@@ -205,12 +225,28 @@ impl Session {
         };
         let rows = self.stream_into(&physical, sink).await?;
         if let Some(staged) = staged {
-            staged.commit()?;
+            staged.commit().await?;
         }
         Ok(Summary {
             rows,
             elapsed: started.elapsed(),
+            io: self.stores.stats().since(io_before),
         })
+    }
+
+    /// Streams a statement morsel answered itself, like DataFusion's results.
+    fn answer_into<S: ResultSink + ?Sized>(
+        &self,
+        answer: s3_statements::Answer,
+        sink: &mut S,
+    ) -> Result<usize> {
+        let Some(batch) = answer.into_batch() else {
+            return Ok(0);
+        };
+        sink.begin(&batch.schema()).map_err(Error::Output)?;
+        sink.batch(&batch).map_err(Error::Output)?;
+        sink.end().map_err(Error::Output)?;
+        Ok(batch.num_rows())
     }
 
     async fn stream_into<S: ResultSink + ?Sized>(

@@ -5,6 +5,9 @@
 //! into its own file batch by batch, so memory stays at a few row groups per
 //! thread whatever the scale factor. A table's files are written into a
 //! hidden directory and renamed into `OUT/TABLE/` when all are complete.
+//! For an `s3://` destination each finished file is uploaded into the same
+//! hidden layout in the bucket and its local copy removed, so the local disk
+//! holds one file per thread (see `upload`).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -60,7 +63,8 @@ impl Codec {
 #[derive(Debug, Clone)]
 pub struct GenOptions {
     pub scale_factor: f64,
-    pub out: PathBuf,
+    /// A directory or an `s3://bucket/prefix/` URL.
+    pub out: String,
     pub format: GenFormat,
     /// Files per table (not for NATION and REGION); `None` picks by size.
     pub files_per_table: Option<usize>,
@@ -75,7 +79,7 @@ const ROWS_PER_FILE: f64 = 4_000_000.0;
 const BATCH_ROWS: usize = 8192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Table {
+pub enum Table {
     Region,
     Nation,
     Supplier,
@@ -86,7 +90,7 @@ enum Table {
     LineItem,
 }
 
-const TABLES: [Table; 8] = [
+pub const TABLES: [Table; 8] = [
     Table::Region,
     Table::Nation,
     Table::Supplier,
@@ -98,7 +102,7 @@ const TABLES: [Table; 8] = [
 ];
 
 impl Table {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Table::Region => "region",
             Table::Nation => "nation",
@@ -174,27 +178,49 @@ struct Job {
     parts: usize,
 }
 
+/// Called with each finished file and its path relative to the output root.
+pub type PartDone<'a> = dyn Fn(&Path, &Path) -> Result<()> + Sync + 'a;
+
 /// Generates every table into `options.out`.
-pub fn generate(options: &GenOptions) -> Result<()> {
+pub fn generate(options: &GenOptions, profile: Option<String>) -> Result<()> {
     if !options.scale_factor.is_finite() || options.scale_factor <= 0.0 {
         return Err(Error::Usage("--sf must be greater than 0".into()));
     }
+    if crate::storage::is_remote(&options.out) {
+        return super::upload::generate_remote(options, profile);
+    }
+    generate_into(options, Path::new(&options.out), &|_, _| Ok(()))
+}
+
+/// Generates every table into the local directory `out`, telling `done`
+/// about each file when it is complete.
+pub fn generate_into(options: &GenOptions, out: &Path, done: &PartDone) -> Result<()> {
     let staging: Vec<(Table, PathBuf)> = TABLES
         .iter()
-        .map(|t| (*t, options.out.join(format!(".{}.morsel-gen", t.name()))))
+        .map(|t| (*t, out.join(staging_name(*t))))
         .collect();
     for (_, dir) in &staging {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     }
-    let result = write_all(options, &staging).and_then(|()| publish(options, &staging));
+    let result = write_all(options, out, &staging, done).and_then(|()| publish(out, &staging));
     for (_, dir) in &staging {
         let _ = std::fs::remove_dir_all(dir);
     }
     result
 }
 
-fn write_all(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
+/// The hidden directory a table is written into before it is published.
+pub fn staging_name(table: Table) -> String {
+    format!(".{}.morsel-gen", table.name())
+}
+
+fn write_all(
+    options: &GenOptions,
+    out: &Path,
+    staging: &[(Table, PathBuf)],
+    done: &PartDone,
+) -> Result<()> {
     let mut jobs: Vec<Job> = TABLES
         .iter()
         .flat_map(|&table| {
@@ -229,7 +255,9 @@ fn write_all(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
                         .find(|(t, _)| *t == job.table)
                         .expect("staged")
                         .1;
-                    if let Err(e) = write_part(options, job, dir, &progress) {
+                    let written = write_part(options, job, dir, &progress)
+                        .and_then(|path| done(&path, path.strip_prefix(out).unwrap_or(&path)));
+                    if let Err(e) = written {
                         failure.lock().expect("not poisoned").get_or_insert(e);
                     }
                 }
@@ -243,7 +271,13 @@ fn write_all(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
     }
 }
 
-fn write_part(options: &GenOptions, job: &Job, dir: &Path, progress: &ProgressBar) -> Result<()> {
+/// Writes one part file and returns its path.
+fn write_part(
+    options: &GenOptions,
+    job: &Job,
+    dir: &Path,
+    progress: &ProgressBar,
+) -> Result<PathBuf> {
     let extension = match options.format {
         GenFormat::Parquet => "parquet",
         GenFormat::Csv => "csv",
@@ -277,7 +311,8 @@ fn write_part(options: &GenOptions, job: &Job, dir: &Path, progress: &ProgressBa
         progress.inc(batch.num_rows() as u64);
         sink.write(&batch).map_err(|e| file_error(&path, e))?;
     }
-    sink.finish().map_err(|e| file_error(&path, e))
+    sink.finish().map_err(|e| file_error(&path, e))?;
+    Ok(path)
 }
 
 /// A file being written, batch by batch.
@@ -308,9 +343,9 @@ impl BatchSink for datafusion::arrow::csv::Writer<BufWriter<File>> {
 }
 
 /// Replaces `OUT/TABLE/` with the freshly written files, table by table.
-fn publish(options: &GenOptions, staging: &[(Table, PathBuf)]) -> Result<()> {
+fn publish(out: &Path, staging: &[(Table, PathBuf)]) -> Result<()> {
     for (table, dir) in staging {
-        let target = options.out.join(table.name());
+        let target = out.join(table.name());
         if target.exists() {
             std::fs::remove_dir_all(&target).map_err(|e| file_error(&target, e))?;
         }

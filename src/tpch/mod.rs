@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod datagen;
 pub mod queries;
+mod upload;
 pub mod verify;

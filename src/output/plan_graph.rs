@@ -1,0 +1,288 @@
+//! Physical plans drawn as graphs: DOT, SVG (rendered in-process) and HTML.
+//!
+//! One node per operator with its partitions and, after the plan ran, its
+//! output rows, compute time, peak memory and spills; edges carry the rows
+//! that flowed along them. Nodes are shaded by their share of the compute
+//! time, so the hot operators stand out. DOT is the one description: the SVG
+//! is rendered from it by `layout-rs` (no graphviz binary needed), and the
+//! HTML page wraps the SVG with a table of the same figures.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::physical_plan::metrics::MetricValue;
+use datafusion::physical_plan::{ExecutionPlan, displayable};
+use layout::backends::svg::SVGWriter;
+use layout::gv::{DotParser, GraphBuilder};
+
+use crate::error::{Error, Result};
+use crate::storage::human_bytes;
+
+/// The figures of one operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    pub id: usize,
+    /// Children's ids: the operators this one reads from.
+    pub inputs: Vec<usize>,
+    pub name: String,
+    pub detail: String,
+    pub partitions: usize,
+    pub rows: Option<usize>,
+    pub compute_nanos: Option<usize>,
+    pub peak_memory: Option<usize>,
+    pub spilled_bytes: Option<usize>,
+    pub spill_files: Option<usize>,
+}
+
+/// A plan as a list of operators, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanGraph {
+    pub operators: Vec<Operator>,
+    /// Whether the figures come from a run (EXPLAIN ANALYZE) or only a plan.
+    pub analyzed: bool,
+}
+
+/// How a graph is written, from the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
+    Html,
+}
+
+impl GraphFormat {
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("dot" | "gv") => Ok(Self::Dot),
+            Some("svg") => Ok(Self::Svg),
+            Some("html" | "htm") => Ok(Self::Html),
+            _ => Err(Error::Usage(format!(
+                "{}: a plan graph is written as .svg, .dot or .html",
+                path.display()
+            ))),
+        }
+    }
+}
+
+impl PlanGraph {
+    pub fn from_plan(plan: &Arc<dyn ExecutionPlan>, analyzed: bool) -> Self {
+        let mut operators = Vec::new();
+        collect(plan, &mut operators);
+        Self {
+            operators,
+            analyzed,
+        }
+    }
+
+    pub fn render(&self, format: GraphFormat) -> Result<String> {
+        match format {
+            GraphFormat::Dot => Ok(self.dot()),
+            GraphFormat::Svg => self.svg(),
+            GraphFormat::Html => self.html(),
+        }
+    }
+
+    fn total_compute(&self) -> usize {
+        self.operators
+            .iter()
+            .filter_map(|op| op.compute_nanos)
+            .sum::<usize>()
+            .max(1)
+    }
+
+    /// The graph in graphviz's language; data flows upwards, from the scans
+    /// at the bottom to the root.
+    pub fn dot(&self) -> String {
+        let total = self.total_compute();
+        let mut dot = String::from("digraph plan {\n");
+        dot.push_str("  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
+        for op in &self.operators {
+            let heat = op.compute_nanos.unwrap_or(0) as f64 / total as f64;
+            let _ = writeln!(
+                dot,
+                "  n{} [label=\"{}\", fillcolor=\"{}\"];",
+                op.id,
+                escape(&self.label(op)),
+                heat_colour(heat)
+            );
+        }
+        for op in &self.operators {
+            for input in &op.inputs {
+                let rows = self.operators[*input]
+                    .rows
+                    .map(|r| format!(" [label=\"{} rows\"]", group_digits(r)))
+                    .unwrap_or_default();
+                let _ = writeln!(dot, "  n{input} -> n{}{rows};", op.id);
+            }
+        }
+        dot.push_str("}\n");
+        dot
+    }
+
+    fn label(&self, op: &Operator) -> String {
+        let mut lines = vec![op.name.clone()];
+        if !op.detail.is_empty() {
+            lines.push(shorten(&op.detail, 60));
+        }
+        let plural = if op.partitions == 1 { "" } else { "s" };
+        lines.push(format!("{} partition{plural}", op.partitions));
+        if self.analyzed {
+            lines.extend(figures(op));
+        }
+        lines.join("\n")
+    }
+
+    pub fn svg(&self) -> Result<String> {
+        let dot = self.dot();
+        let mut parser = DotParser::new(&dot);
+        let graph = parser
+            .process()
+            .map_err(|e| Error::query(format!("cannot lay out the plan graph: {e}")))?;
+        let mut builder = GraphBuilder::new();
+        builder.visit_graph(&graph);
+        let mut visual = builder.get();
+        let mut svg = SVGWriter::new();
+        visual.do_it(false, false, false, &mut svg);
+        Ok(svg.finalize())
+    }
+
+    fn html(&self) -> Result<String> {
+        let svg = self.svg()?;
+        let total = self.total_compute();
+        let mut rows = String::new();
+        let mut by_time: Vec<&Operator> = self.operators.iter().collect();
+        by_time.sort_by_key(|op| std::cmp::Reverse(op.compute_nanos.unwrap_or(0)));
+        for op in by_time {
+            let share = op.compute_nanos.unwrap_or(0) as f64 * 100.0 / total as f64;
+            let cell = |v: Option<String>| v.unwrap_or_default();
+            let _ = writeln!(
+                rows,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{share:.1} %</td><td>{}</td><td>{}</td></tr>",
+                html_escape(&op.name),
+                op.partitions,
+                cell(op.rows.map(group_digits)),
+                cell(op.compute_nanos.map(format_nanos)),
+                cell(op.peak_memory.map(|b| human_bytes(b as u64))),
+                cell(op.spilled_bytes.map(|b| human_bytes(b as u64))),
+            );
+        }
+        Ok(format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>morsel plan</title>\
+             <style>body{{font-family:Helvetica,sans-serif}}td,th{{padding:2px 10px;text-align:right}}\
+             td:first-child{{text-align:left}}</style></head><body>\n{svg}\n\
+             <table><tr><th>operator</th><th>partitions</th><th>rows</th><th>compute</th>\
+             <th>share</th><th>peak memory</th><th>spilled</th></tr>\n{rows}</table>\n</body></html>\n"
+        ))
+    }
+}
+
+fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usize {
+    let id = operators.len();
+    let metrics = plan.metrics().map(|m| m.aggregate_by_name());
+    let detail = displayable(plan.as_ref()).one_line().to_string();
+    let detail = detail
+        .trim()
+        .strip_prefix(plan.name())
+        .unwrap_or(&detail)
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    operators.push(Operator {
+        id,
+        inputs: Vec::new(),
+        name: plan.name().to_string(),
+        detail,
+        partitions: plan.properties().output_partitioning().partition_count(),
+        rows: metrics.as_ref().and_then(|m| m.output_rows()),
+        compute_nanos: metrics.as_ref().and_then(|m| m.elapsed_compute()),
+        peak_memory: metrics
+            .as_ref()
+            .and_then(|m| m.sum_by_name("peak_mem_used"))
+            .map(|v: MetricValue| v.as_usize()),
+        spilled_bytes: metrics.as_ref().and_then(|m| m.spilled_bytes()),
+        spill_files: metrics.as_ref().and_then(|m| m.spill_count()),
+    });
+    for child in plan.children() {
+        let child_id = collect(child, operators);
+        operators[id].inputs.push(child_id);
+    }
+    id
+}
+
+/// The after-the-run lines of a node: rows, time, memory, spills.
+fn figures(op: &Operator) -> Vec<String> {
+    let mut line = Vec::new();
+    if let Some(rows) = op.rows {
+        line.push(format!("{} rows", group_digits(rows)));
+    }
+    if let Some(nanos) = op.compute_nanos {
+        line.push(format_nanos(nanos));
+    }
+    if let Some(memory) = op.peak_memory.filter(|m| *m > 0) {
+        line.push(format!("peak {}", human_bytes(memory as u64)));
+    }
+    let mut lines = vec![line.join(" · ")];
+    if let Some(spilled) = op.spilled_bytes.filter(|b| *b > 0) {
+        lines.push(format!(
+            "spilled {} in {} files",
+            human_bytes(spilled as u64),
+            op.spill_files.unwrap_or(0)
+        ));
+    }
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
+pub fn format_nanos(nanos: usize) -> String {
+    let ms = nanos as f64 / 1e6;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+pub fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// White for idle operators through yellow to red for the hottest.
+fn heat_colour(share: f64) -> String {
+    let share = share.clamp(0.0, 1.0);
+    let green = (255.0 - 155.0 * share) as u8;
+    let blue = (255.0 - 235.0 * share.min(0.5) * 2.0) as u8;
+    format!("#ff{green:02x}{blue:02x}")
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max - 1).collect();
+    format!("{kept}…")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

@@ -1,0 +1,297 @@
+//! Counts the requests and bytes each query sends to storage.
+//!
+//! Over a network the cost of a query is its requests, and the only way a
+//! user can see that partition pruning or footer caching works is to count
+//! them. Every store morsel hands DataFusion is wrapped in [`Counted`]; the
+//! session snapshots [`IoStats`] around a statement for `\timing`.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    OBJECT_STORE_COALESCE_DEFAULT, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult, RenameOptions, UploadPart, coalesce_ranges,
+};
+
+/// S3 lists at most this many keys per response.
+const LIST_PAGE: u64 = 1000;
+
+/// Running totals for every store of a session.
+#[derive(Debug, Default)]
+pub struct IoStats {
+    requests: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+}
+
+/// A snapshot of [`IoStats`]; the difference of two is one statement's I/O.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IoCounts {
+    pub requests: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+}
+
+impl IoStats {
+    pub fn snapshot(&self) -> IoCounts {
+        IoCounts {
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+        }
+    }
+
+    fn request(&self, n: u64) {
+        self.requests.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn written(&self, n: u64) {
+        self.bytes_written.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl IoCounts {
+    pub fn since(self, earlier: IoCounts) -> IoCounts {
+        IoCounts {
+            requests: self.requests - earlier.requests,
+            bytes_read: self.bytes_read - earlier.bytes_read,
+            bytes_written: self.bytes_written - earlier.bytes_written,
+        }
+    }
+}
+
+/// `12 requests, 3.4 MiB read, 1.0 MiB written` (parts that are zero left out).
+impl fmt::Display for IoCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.requests == 1 { "" } else { "s" };
+        write!(f, "{} request{plural}", self.requests)?;
+        if self.bytes_read > 0 {
+            write!(f, ", {} read", human_bytes(self.bytes_read))?;
+        }
+        if self.bytes_written > 0 {
+            write!(f, ", {} written", human_bytes(self.bytes_written))?;
+        }
+        Ok(())
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// An object store that counts what passes through it.
+#[derive(Debug)]
+pub struct Counted {
+    inner: Arc<dyn ObjectStore>,
+    stats: Arc<IoStats>,
+    /// A local store reads many ranges of a file in one go; a remote one
+    /// makes a request per coalesced range, which is what gets counted.
+    local: bool,
+}
+
+impl Counted {
+    pub fn new(inner: Arc<dyn ObjectStore>, stats: Arc<IoStats>, local: bool) -> Self {
+        Self {
+            inner,
+            stats,
+            local,
+        }
+    }
+}
+
+impl fmt::Display for Counted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for Counted {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.stats.request(1);
+        self.stats.written(payload.content_length() as u64);
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.stats.request(1);
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(CountedUpload {
+            inner,
+            stats: Arc::clone(&self.stats),
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.stats.request(1);
+        let mut result = self.inner.get_opts(location, options).await?;
+        result.payload = match result.payload {
+            GetResultPayload::Stream(stream) => {
+                let stats = Arc::clone(&self.stats);
+                GetResultPayload::Stream(
+                    stream
+                        .inspect(move |chunk| {
+                            if let Ok(bytes) = chunk {
+                                stats.read(bytes.len() as u64);
+                            }
+                        })
+                        .boxed(),
+                )
+            }
+            file @ GetResultPayload::File(..) => {
+                self.stats.read(result.range.end - result.range.start);
+                file
+            }
+        };
+        Ok(result)
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        if !self.local {
+            return coalesce_ranges(
+                ranges,
+                |range| self.get_range(location, range),
+                OBJECT_STORE_COALESCE_DEFAULT,
+            )
+            .await;
+        }
+        self.stats.request(1);
+        let parts = self.inner.get_ranges(location, ranges).await?;
+        self.stats
+            .read(parts.iter().map(|b| b.len() as u64).sum::<u64>());
+        Ok(parts)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        let stats = Arc::clone(&self.stats);
+        self.inner
+            .delete_stream(locations.inspect(move |_| stats.request(1)).boxed())
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        count_pages(self.inner.list(prefix), Arc::clone(&self.stats))
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        count_pages(
+            self.inner.list_with_offset(prefix, offset),
+            Arc::clone(&self.stats),
+        )
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.stats.request(1);
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.stats.request(1);
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        // S3 has no rename: it is a copy and a delete.
+        self.stats.request(if self.local { 1 } else { 2 });
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+/// Counts a request for the first entry of every page of a listing (and one
+/// for a listing that comes back empty).
+fn count_pages(
+    stream: BoxStream<'static, object_store::Result<ObjectMeta>>,
+    stats: Arc<IoStats>,
+) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+    stats.request(1);
+    let mut seen = 0u64;
+    stream
+        .inspect(move |_| {
+            if seen > 0 && seen.is_multiple_of(LIST_PAGE) {
+                stats.request(1);
+            }
+            seen += 1;
+        })
+        .boxed()
+}
+
+#[derive(Debug)]
+struct CountedUpload {
+    inner: Box<dyn MultipartUpload>,
+    stats: Arc<IoStats>,
+}
+
+#[async_trait]
+impl MultipartUpload for CountedUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        self.stats.request(1);
+        self.stats.written(data.content_length() as u64);
+        self.inner.put_part(data)
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.stats.request(1);
+        self.inner.complete().await
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.stats.request(1);
+        self.inner.abort().await
+    }
+}
