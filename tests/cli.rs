@@ -426,3 +426,69 @@ fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
         "no staging or partial output left: {left:?}"
     );
 }
+
+#[test]
+fn plan_graphs_show_every_operator_with_its_figures() {
+    let dir = TempDir::new().unwrap();
+    let svg = dir.path().join("plan.svg");
+    let sql =
+        "SELECT kind, count(*) AS n FROM events WHERE year = 2024 GROUP BY kind ORDER BY n DESC";
+    let (code, out, err) = morsel(&[
+        "testdata/data",
+        "--format",
+        "csv",
+        "--plan",
+        svg.to_str().unwrap(),
+        "-c",
+        sql,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") || svg.contains("<svg"), "{svg}");
+    for operator in ["SortExec", "AggregateExec", "DataSourceExec"] {
+        assert!(svg.contains(operator), "{operator} missing");
+    }
+    // The scan's 45 rows of 2024 flow out of it, and the figures are there.
+    assert!(svg.contains("45 rows"), "{svg}");
+    assert!(svg.contains(" ms"), "compute time: {svg}");
+    let groups = out.lines().count() - 1;
+    assert!(svg.contains(&format!("{groups} rows")), "{svg}");
+
+    // \explain writes DOT and HTML too, before or after running.
+    let dot = dir.path().join("plan.dot");
+    let html = dir.path().join("plan.html");
+    let commands = format!(
+        "\\explain {} {sql}\n\\explain analyze {} {sql}\n",
+        dot.display(),
+        html.display()
+    );
+    let script = dir.path().join("explain.sql");
+    std::fs::write(&script, commands).unwrap();
+    let (code, _, err) = morsel(&["testdata/data", "-f", script.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let dot = std::fs::read_to_string(dot).unwrap();
+    assert!(dot.starts_with("digraph plan {"), "{dot}");
+    assert!(
+        dot.contains("AggregateExec") && !dot.contains(" rows\""),
+        "not run: {dot}"
+    );
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("<svg") && html.contains("<table>"), "{html}");
+    assert!(html.contains("DataSourceExec</td><td>"), "{html}");
+}
+
+#[test]
+fn expanded_display_prints_a_block_per_record() {
+    let (code, out, err) = morsel(&[
+        "testdata/data",
+        "-c",
+        "\\x on",
+        "-c",
+        "SELECT name, country FROM cities ORDER BY name LIMIT 2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("-[ RECORD 1 ]"), "{out}");
+    assert!(out.contains("\ncountry | "), "{out}");
+    assert_eq!(out.matches("-[ RECORD").count(), 2, "{out}");
+}

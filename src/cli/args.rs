@@ -71,6 +71,15 @@ pub struct Args {
     /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Show a progress bar for long statements in batch runs too (on a terminal)
+    #[arg(long)]
+    pub progress: bool,
+
+    /// After a batch run, draw the last statement's plan with its figures
+    /// into FILE (.svg, .dot or .html)
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,10 +18,19 @@ pub enum Command {
     Format(Format),
     Include(PathBuf),
     Output(Option<PathBuf>),
+    /// `\explain [analyze] [FILE.svg|.dot|.html] QUERY`
+    Explain {
+        analyze: bool,
+        file: Option<PathBuf>,
+        sql: String,
+    },
+    Expanded(Option<bool>),
+    /// `Some(command)` pages through it, `None` turns paging off.
+    Pager(Option<String>),
 }
 
 /// Each command's syntax and what it does, in the order `\?` lists them.
-pub const HELP: [(&str, &str); 8] = [
+pub const HELP: [(&str, &str); 11] = [
     ("\\?", "show this help"),
     ("\\q", "quit (Ctrl-D does too)"),
     (
@@ -31,7 +40,7 @@ pub const HELP: [(&str, &str); 8] = [
     ("\\d NAME", "show the columns and types of a table"),
     (
         "\\timing [on|off]",
-        "show elapsed time and rows after each statement",
+        "show elapsed time, rows, requests and bytes read after each statement",
     ),
     (
         "\\format NAME",
@@ -39,6 +48,15 @@ pub const HELP: [(&str, &str); 8] = [
     ),
     ("\\i FILE", "run the statements in a SQL file"),
     ("\\o [FILE]", "send results to FILE, or back to the screen"),
+    (
+        "\\explain [analyze] [FILE] QUERY",
+        "draw the plan (FILE.svg, .dot or .html), or print it; analyze runs it",
+    ),
+    ("\\x [on|off]", "expanded display: one block per record"),
+    (
+        "\\pager [on|off|COMMAND]",
+        "page long results ($PAGER, else less -S)",
+    ),
 ];
 
 pub fn help_text() -> String {
@@ -75,6 +93,13 @@ impl FromStr for Command {
             ("\\format", Some(format)) => Command::Format(format.parse()?),
             ("\\i", Some(file)) => Command::Include(PathBuf::from(file)),
             ("\\o", file) => Command::Output(file.map(PathBuf::from)),
+            ("\\explain", Some(rest)) => parse_explain(rest)?,
+            ("\\x", None) => Command::Expanded(None),
+            ("\\x", Some("on")) => Command::Expanded(Some(true)),
+            ("\\x", Some("off")) => Command::Expanded(Some(false)),
+            ("\\pager", None | Some("on")) => Command::Pager(Some(super::pager::default_pager())),
+            ("\\pager", Some("off")) => Command::Pager(None),
+            ("\\pager", Some(command)) => Command::Pager(Some(command.to_string())),
             _ => {
                 return Err(format!(
                     "unknown or malformed command '{line}'; \\? lists the commands"
@@ -83,6 +108,39 @@ impl FromStr for Command {
         };
         Ok(command)
     }
+}
+
+/// `[analyze] [FILE] QUERY`: a file is a word ending in .svg, .dot or .html.
+fn parse_explain(rest: &str) -> Result<Command, String> {
+    let mut rest = rest.trim();
+    let mut analyze = false;
+    if let Some((word, tail)) = rest.split_once(char::is_whitespace)
+        && word.eq_ignore_ascii_case("analyze")
+    {
+        analyze = true;
+        rest = tail.trim_start();
+    }
+    let mut file = None;
+    let (word, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if is_graph_file(word) {
+        file = Some(PathBuf::from(word));
+        rest = tail.trim_start();
+    }
+    if rest.is_empty() {
+        return Err("\\explain needs a query: \\explain [analyze] [FILE.svg] SELECT …".into());
+    }
+    Ok(Command::Explain {
+        analyze,
+        file,
+        sql: rest.to_string(),
+    })
+}
+
+fn is_graph_file(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    [".svg", ".dot", ".gv", ".html", ".htm"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 #[cfg(test)]
@@ -100,6 +158,9 @@ mod tests {
             "\\format csv",
             "\\i q.sql",
             "\\o out.txt",
+            "\\explain analyze plan.svg SELECT 1",
+            "\\x on",
+            "\\pager off",
         ];
         assert_eq!(examples.len(), HELP.len());
         for example in examples {
@@ -110,6 +171,23 @@ mod tests {
             Ok(Command::Describe("events".into()))
         );
         assert_eq!("\\o".parse(), Ok(Command::Output(None)));
+        assert_eq!(
+            "\\explain analyze q.svg SELECT 1".parse(),
+            Ok(Command::Explain {
+                analyze: true,
+                file: Some("q.svg".into()),
+                sql: "SELECT 1".into()
+            })
+        );
+        assert_eq!(
+            "\\explain SELECT a FROM t".parse(),
+            Ok(Command::Explain {
+                analyze: false,
+                file: None,
+                sql: "SELECT a FROM t".into()
+            })
+        );
+        assert!("\\explain analyze q.svg".parse::<Command>().is_err());
     }
 
     #[test]

@@ -63,7 +63,13 @@ pub fn complete(names: &Names, statement: &str, cursor: usize) -> (usize, Vec<St
             add(&mut names.table_functions.iter());
         }
         Slot::Column => {
-            for table in tables.values() {
+            // Before FROM is typed, any table's columns may be meant.
+            let in_scope: Vec<&String> = if tables.is_empty() {
+                names.tables.keys().collect()
+            } else {
+                tables.values().collect()
+            };
+            for table in in_scope {
                 add(&mut names.tables[table].iter());
             }
             add(&mut names.functions.iter());
@@ -194,7 +200,12 @@ fn tables_in(words: &[String], names: &Names) -> BTreeMap<String, String> {
             if let Some(alias) = alias {
                 found.insert(alias.to_ascii_lowercase(), table.clone());
             }
-        } else if is_keyword(word) && !matches!(word.as_str(), "AS" | "JOIN" | "INNER" | "LEFT" | "RIGHT" | "FULL" | "OUTER" | "CROSS") {
+        } else if is_keyword(word)
+            && !matches!(
+                word.as_str(),
+                "AS" | "JOIN" | "INNER" | "LEFT" | "RIGHT" | "FULL" | "OUTER" | "CROSS"
+            )
+        {
             in_from = false;
         }
     }
@@ -202,10 +213,7 @@ fn tables_in(words: &[String], names: &Names) -> BTreeMap<String, String> {
 }
 
 fn catalog_name<'a>(word: &str, names: &'a Names) -> Option<&'a String> {
-    names
-        .tables
-        .keys()
-        .find(|t| t.eq_ignore_ascii_case(word))
+    names.tables.keys().find(|t| t.eq_ignore_ascii_case(word))
 }
 
 fn starts_with_ignore_case(word: &str, prefix: &str) -> bool {
@@ -230,8 +238,14 @@ mod tests {
 
     fn names() -> Names {
         let mut tables = BTreeMap::new();
-        tables.insert("cities".to_string(), vec!["name".into(), "population".into()]);
-        tables.insert("events".to_string(), vec!["id".into(), "amount".into(), "kind".into()]);
+        tables.insert(
+            "cities".to_string(),
+            vec!["name".into(), "population".into()],
+        );
+        tables.insert(
+            "events".to_string(),
+            vec!["id".into(), "amount".into(), "kind".into()],
+        );
         Names {
             tables,
             functions: vec!["abs".into(), "avg".into(), "count".into()],
@@ -247,12 +261,16 @@ mod tests {
 
     #[test]
     fn columns_of_the_tables_in_from() {
-        assert_eq!(offered("SELECT na"), Vec::<String>::new());
+        assert_eq!(offered("SELECT na"), vec!["name"]);
+        assert_eq!(offered("SELECT k"), vec!["kind"]);
         let text = "SELECT na FROM cities";
         assert_eq!(complete(&names(), text, "SELECT na".len()).1, vec!["name"]);
         assert_eq!(offered("select * from events where am"), vec!["amount"]);
         assert_eq!(offered("select * from events e where e.k"), vec!["kind"]);
-        assert_eq!(offered("select * from events where a"), vec!["amount", "abs", "avg", "and"]);
+        assert_eq!(
+            offered("select * from events where a"),
+            vec!["amount", "abs", "avg", "and"]
+        );
     }
 
     #[test]
@@ -265,7 +283,10 @@ mod tests {
     #[test]
     fn settings_after_set() {
         assert_eq!(offered("SET s3"), vec!["s3.region"]);
-        assert_eq!(offered("set datafusion.exec"), vec!["datafusion.execution.batch_size"]);
+        assert_eq!(
+            offered("set datafusion.exec"),
+            vec!["datafusion.execution.batch_size"]
+        );
     }
 
     #[test]

@@ -6,6 +6,10 @@
 
 pub mod args;
 pub mod command;
+mod completion;
+mod highlight;
+mod pager;
+mod progress;
 mod repl;
 mod runner;
 pub mod script;
@@ -96,10 +100,16 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
                 .then_some(TERMINAL_MAX_ROWS));
     let mut runner = Runner::new(&session, args.format, max_rows, args.quiet);
     runner.redirect(args.output.clone())?;
+    // The bar is for people: only on a terminal, and in batch only if asked.
+    runner.progress = std::io::stderr().is_terminal() && (interactive || args.progress);
     if interactive {
+        runner.pager = Some(pager::default_pager());
         repl::run(&runtime, &mut runner)?;
     } else {
         runtime.block_on(run_batch(&mut runner, inputs, args.continue_on_error))?;
+        if let Some(path) = &args.plan {
+            runner.write_last_plan(path)?;
+        }
     }
     runner.finish()
 }

@@ -1,4 +1,4 @@
-//! The interactive front end: line editing, history, completion, Ctrl-C.
+//! The interactive front end: line editing, history, completion, colours, Ctrl-C.
 //!
 //! rustyline reads lines on the main thread; each statement then runs on the
 //! tokio runtime until it finishes or Ctrl-C cancels it. Ctrl-C while typing
@@ -11,11 +11,14 @@ use std::sync::{Arc, Mutex};
 
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::history::FileHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Config, Context, Editor, Helper, Highlighter, Hinter};
+use rustyline::{Config, Context, Editor, Helper, Hinter};
 use tokio::runtime::Runtime;
 
+use super::completion::{self, Names};
+use super::highlight;
 use super::runner::{Flow, Runner};
 use super::script;
 use crate::error::{Error, Result};
@@ -24,12 +27,12 @@ const PROMPT: &str = "morsel> ";
 
 /// Runs the REPL until `\q` or Ctrl-D.
 pub fn run(runtime: &Runtime, runner: &mut Runner<'_>) -> Result<()> {
-    let words = Arc::new(Mutex::new(Vec::new()));
+    let names = Arc::new(Mutex::new(Names::default()));
     let mut editor: Editor<MorselHelper, FileHistory> =
         Editor::with_config(Config::builder().auto_add_history(true).build())
             .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?;
     editor.set_helper(Some(MorselHelper {
-        words: Arc::clone(&words),
+        names: Arc::clone(&names),
         files: FilenameCompleter::new(),
     }));
     let history = history_path();
@@ -39,7 +42,7 @@ pub fn run(runtime: &Runtime, runner: &mut Runner<'_>) -> Result<()> {
         "morsel {}: SQL over your files. \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
     );
-    refresh_completions(runtime, runner, &words);
+    refresh_completions(runtime, runner, &names);
     loop {
         match editor.readline(PROMPT) {
             Ok(text) => {
@@ -48,7 +51,7 @@ pub fn run(runtime: &Runtime, runner: &mut Runner<'_>) -> Result<()> {
                 if matches!(flow, Ok(Flow::Quit)) {
                     break;
                 }
-                refresh_completions(runtime, runner, &words);
+                refresh_completions(runtime, runner, &names);
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
@@ -67,28 +70,37 @@ fn history_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".morsel_history"))
 }
 
-/// Keywords, functions, tables and their columns, for tab completion.
-fn refresh_completions(runtime: &Runtime, runner: &Runner<'_>, words: &Mutex<Vec<String>>) {
+/// Tables and columns, functions and settings, for tab completion.
+fn refresh_completions(runtime: &Runtime, runner: &Runner<'_>, names: &Mutex<Names>) {
     let session = runner.session();
-    let mut fresh: Vec<String> = datafusion::sql::sqlparser::keywords::ALL_KEYWORDS
-        .iter()
-        .map(|k| k.to_string())
-        .collect();
-    fresh.extend(session.function_names());
+    let mut fresh = Names {
+        keywords: datafusion::sql::sqlparser::keywords::ALL_KEYWORDS
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+        functions: session.function_names(),
+        table_functions: session.table_function_names(),
+        settings: session.setting_names(),
+        ..Names::default()
+    };
+    fresh.functions.sort();
     for table in session.table_names() {
         if let Ok(provider) = runtime.block_on(session.table(&table)) {
-            fresh.extend(provider.schema().fields().iter().map(|f| f.name().clone()));
+            let columns = provider
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            fresh.tables.insert(table, columns);
         }
-        fresh.push(table);
     }
-    fresh.sort();
-    fresh.dedup();
-    *words.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    *names.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
 }
 
-#[derive(Helper, Hinter, Highlighter)]
+#[derive(Helper, Hinter)]
 struct MorselHelper {
-    words: Arc<Mutex<Vec<String>>>,
+    names: Arc<Mutex<Names>>,
     files: FilenameCompleter,
 }
 
@@ -106,36 +118,29 @@ impl Completer for MorselHelper {
         if in_quotes || before.trim_start().starts_with("\\i ") {
             return self.files.complete_path(line, pos);
         }
-        let start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
-        let prefix = &before[start..];
-        if prefix.is_empty() {
-            return Ok((pos, vec![]));
-        }
-        let words = self.words.lock().unwrap_or_else(|e| e.into_inner());
-        let candidates = words
-            .iter()
-            .filter(|w| w.len() >= prefix.len() && w[..prefix.len()].eq_ignore_ascii_case(prefix))
-            .map(|w| {
-                let word = match_case(w, prefix);
-                Pair {
-                    display: word.to_string(),
-                    replacement: word.into_owned(),
-                }
+        // Only the statement under the cursor matters.
+        let start = before.rfind(';').map_or(0, |i| i + 1);
+        let end = line[pos..].find(';').map_or(line.len(), |i| pos + i);
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, candidates) = completion::complete(&names, &line[start..end], pos - start);
+        let pairs = candidates
+            .into_iter()
+            .map(|word| Pair {
+                display: word.clone(),
+                replacement: word,
             })
             .collect();
-        Ok((start, candidates))
+        Ok((start + at, pairs))
     }
 }
 
-/// Keywords follow the case the user typed (`sel` → `select`).
-fn match_case<'a>(word: &'a str, prefix: &str) -> Cow<'a, str> {
-    let is_keyword = word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-    if is_keyword && prefix.chars().any(|c| c.is_ascii_lowercase()) {
-        Cow::Owned(word.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(word)
+impl Highlighter for MorselHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        highlight::highlight(line)
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        true
     }
 }
 

@@ -13,11 +13,17 @@ use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
+
 use super::command::{Command, help_text};
+use super::pager;
+use super::progress::{ProgressBarSink, StatementBar};
 use super::script::{self, Piece};
 use crate::catalog;
 use crate::error::{Error, Location, Result};
 use crate::execution::{ResultSink, Session, Summary};
+use crate::output::plan_graph::{GraphFormat, PlanGraph};
 use crate::output::{self, Format, Layout};
 
 /// Whether to keep reading after a command.
@@ -34,6 +40,12 @@ pub struct Runner<'s> {
     timing: bool,
     quiet: bool,
     output: Option<OutputFile>,
+    /// `\x`
+    expanded: bool,
+    /// The pager command, `None` when off (always off outside the REPL).
+    pub pager: Option<String>,
+    /// Whether a progress bar follows long statements.
+    pub progress: bool,
 }
 
 impl<'s> Runner<'s> {
@@ -45,6 +57,9 @@ impl<'s> Runner<'s> {
             timing: false,
             quiet,
             output: None,
+            expanded: false,
+            pager: None,
+            progress: false,
         }
     }
 
@@ -69,27 +84,13 @@ impl<'s> Runner<'s> {
     /// Runs one statement, printing its result; Ctrl-C cancels it.
     pub async fn run_statement(&mut self, sql: &str) -> Result<()> {
         let layout = self.layout(None);
+        let progress = self.progress;
         let summary = match &mut self.output {
             Some(file) => {
-                run_cancellable(
-                    self.session,
-                    sql,
-                    &mut *output::printer(layout, &mut file.writer),
-                )
-                .await?
+                let mut printer = output::printer(layout, &mut file.writer);
+                run_shown(self.session, progress, sql, &mut *printer).await?
             }
-            None => {
-                let stdout = std::io::stdout();
-                let width = stdout
-                    .is_terminal()
-                    .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
-                    .flatten()
-                    // A pseudo-terminal may report no size at all.
-                    .filter(|w| *w >= 20);
-                let layout = Layout { width, ..layout };
-                let mut out = BufWriter::new(stdout.lock());
-                run_cancellable(self.session, sql, &mut *output::printer(layout, &mut out)).await?
-            }
+            None => self.print_to_screen(sql).await?,
         };
         if self.timing && !self.quiet {
             let io = if summary.io.requests > 0 {
@@ -107,8 +108,71 @@ impl<'s> Runner<'s> {
         Ok(())
     }
 
+    /// Prints to stdout, fitting the terminal, through the pager when the
+    /// result is taller than the screen.
+    async fn print_to_screen(&self, sql: &str) -> Result<Summary> {
+        let stdout = std::io::stdout();
+        let on_terminal = stdout.is_terminal();
+        let width = on_terminal
+            .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+            .flatten()
+            // A pseudo-terminal may report no size at all.
+            .filter(|w| *w >= 20);
+        let layout = self.layout(width);
+        match self.pager.as_deref().filter(|_| on_terminal) {
+            Some(pager) => {
+                let mut buffer = Vec::new();
+                let summary = {
+                    let mut printer = output::printer(layout, &mut buffer);
+                    run_shown(self.session, self.progress, sql, &mut *printer).await?
+                };
+                pager::show(&buffer, pager).map_err(Error::Output)?;
+                Ok(summary)
+            }
+            None => {
+                let mut out = BufWriter::new(stdout.lock());
+                let mut printer = output::printer(layout, &mut out);
+                run_shown(self.session, self.progress, sql, &mut *printer).await
+            }
+        }
+    }
+
+    /// `\explain`: the plan as a graph file, or as text on the screen.
+    async fn explain(&mut self, analyze: bool, file: Option<PathBuf>, sql: &str) -> Result<()> {
+        let plan = if analyze {
+            run_shown(self.session, self.progress, sql, &mut Discarded).await?;
+            self.session
+                .last_plan()
+                .ok_or_else(|| Error::query("the statement has no plan to show"))?
+        } else {
+            self.session.physical_plan(sql).await?
+        };
+        match file {
+            Some(path) => write_plan_graph(&plan, analyze, &path),
+            None => {
+                let text = if analyze {
+                    DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
+                } else {
+                    DisplayableExecutionPlan::new(plan.as_ref()).indent(true)
+                };
+                print!("{text}");
+                Ok(())
+            }
+        }
+    }
+
+    /// `--plan FILE`: the graph of the statement that ran last.
+    pub fn write_last_plan(&self, path: &Path) -> Result<()> {
+        let plan = self
+            .session
+            .last_plan()
+            .ok_or_else(|| Error::Usage("--plan: no query ran, so there is no plan".into()))?;
+        write_plan_graph(&plan, true, path)
+    }
+
     fn layout(&self, width: Option<usize>) -> Layout {
         Layout {
+            expanded: self.expanded,
             format: self.format,
             max_rows: self.max_rows,
             width,
@@ -134,6 +198,21 @@ impl<'s> Runner<'s> {
                 }
             }
             Command::Output(path) => self.redirect(path)?,
+            Command::Explain { analyze, file, sql } => self.explain(analyze, file, &sql).await?,
+            Command::Expanded(on) => {
+                self.expanded = on.unwrap_or(!self.expanded);
+                eprintln!(
+                    "expanded display is {}",
+                    if self.expanded { "on" } else { "off" }
+                );
+            }
+            Command::Pager(pager) => {
+                match &pager {
+                    Some(command) => eprintln!("pager is {command}"),
+                    None => eprintln!("pager is off"),
+                }
+                self.pager = pager;
+            }
         }
         Ok(Flow::Continue)
     }
@@ -229,6 +308,29 @@ impl<'s> Runner<'s> {
     }
 }
 
+/// Runs a statement that Ctrl-C cancels, with a progress bar if asked.
+async fn run_shown(
+    session: &Session,
+    progress: bool,
+    sql: &str,
+    sink: &mut dyn ResultSink,
+) -> Result<Summary> {
+    if !progress {
+        return run_cancellable(session, sql, sink).await;
+    }
+    let bar = StatementBar::new();
+    let mut sink = ProgressBarSink {
+        inner: sink,
+        bar: bar.clone(),
+    };
+    let result = tokio::select! {
+        result = run_cancellable(session, sql, &mut sink) => result,
+        () = bar.follow(session) => unreachable!("follow never ends"),
+    };
+    bar.clear();
+    result
+}
+
 async fn run_cancellable(
     session: &Session,
     sql: &str,
@@ -237,6 +339,34 @@ async fn run_cancellable(
     tokio::select! {
         result = session.execute(sql, sink) => result,
         _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+    }
+}
+
+fn write_plan_graph(plan: &Arc<dyn ExecutionPlan>, analyzed: bool, path: &Path) -> Result<()> {
+    let format = GraphFormat::from_path(path)?;
+    let text = PlanGraph::from_plan(plan, analyzed).render(format)?;
+    std::fs::write(path, text).map_err(|source| Error::File {
+        path: path.display().to_string(),
+        source,
+    })?;
+    eprintln!("plan written to {}", path.display());
+    Ok(())
+}
+
+/// A sink that drops the rows: `\explain analyze` wants the run, not its result.
+struct Discarded;
+
+impl ResultSink for Discarded {
+    fn begin(&mut self, _: &datafusion::arrow::datatypes::SchemaRef) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn batch(&mut self, _: &RecordBatch) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -7,7 +7,10 @@
 
 pub mod copy;
 pub mod diagnose;
+mod progress;
 mod s3_statements;
+
+pub use progress::ProgressSnapshot;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,6 +88,15 @@ pub struct Summary {
 pub struct Session {
     ctx: SessionContext,
     stores: Arc<ObjectStores>,
+    /// The statement running now, or the one that ran last: its plan holds
+    /// the metrics for progress, plan graphs and `--plan`.
+    last: parking_lot::Mutex<Option<Run>>,
+}
+
+struct Run {
+    plan: Arc<dyn ExecutionPlan>,
+    progress: progress::Progress,
+    io_start: IoCounts,
 }
 
 impl Session {
@@ -137,7 +149,11 @@ impl Session {
             .build()
             .into();
         url_tables.attach(ctx.state_weak_ref());
-        Ok(Self { ctx, stores })
+        Ok(Self {
+            ctx,
+            stores,
+            last: parking_lot::Mutex::new(None),
+        })
     }
 
     /// Registers every table found directly under `dir`.
@@ -174,6 +190,32 @@ impl Session {
             .collect()
     }
 
+    /// Names of the table functions (`range`, `generate_series`, …).
+    pub fn table_function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.ctx.state().table_functions().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Every setting `SET` accepts: the engine's and morsel's `s3.*`.
+    pub fn setting_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        let mut names: Vec<String> = state
+            .config()
+            .options()
+            .entries()
+            .into_iter()
+            .map(|entry| entry.key)
+            .collect();
+        names.extend(
+            crate::storage::S3Key::ALL
+                .iter()
+                .map(|key| format!("s3.{}", key.name())),
+        );
+        names.sort();
+        names
+    }
+
     pub async fn table(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
         match self.ctx.table_provider(name).await {
             Ok(table) => Ok(table),
@@ -189,6 +231,8 @@ impl Session {
     ) -> Result<Summary> {
         let started = Instant::now();
         let io_before = self.stores.stats();
+        // Progress must not be read off the previous statement's plan.
+        *self.last.lock() = None;
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state
@@ -223,6 +267,11 @@ impl Session {
             Ok(plan) => plan,
             Err(e) => return Err(diagnose::locate_in_planning(&self.ctx, &logical, e).await),
         };
+        *self.last.lock() = Some(Run {
+            progress: progress::Progress::of(&physical),
+            plan: Arc::clone(&physical),
+            io_start: io_before,
+        });
         let rows = self.stream_into(&physical, sink).await?;
         if let Some(staged) = staged {
             staged.commit().await?;
@@ -232,6 +281,32 @@ impl Session {
             elapsed: started.elapsed(),
             io: self.stores.stats().since(io_before),
         })
+    }
+
+    /// The physical plan of a query, without running it.
+    pub async fn physical_plan(&self, sql: &str) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = self.ctx.state();
+        let logical = state
+            .create_logical_plan(sql)
+            .await
+            .map_err(|e| self.explain(e))?;
+        match state.create_physical_plan(&logical).await {
+            Ok(plan) => Ok(plan),
+            Err(e) => Err(diagnose::locate_in_planning(&self.ctx, &logical, e).await),
+        }
+    }
+
+    /// The plan of the statement that ran last, with the figures of its run.
+    pub fn last_plan(&self) -> Option<Arc<dyn ExecutionPlan>> {
+        self.last.lock().as_ref().map(|run| Arc::clone(&run.plan))
+    }
+
+    /// How far the running statement has come.
+    pub fn progress(&self) -> Option<ProgressSnapshot> {
+        let last = self.last.lock();
+        let run = last.as_ref()?;
+        let read = self.stores.stats().since(run.io_start).bytes_read;
+        Some(run.progress.snapshot(read))
     }
 
     /// Streams a statement morsel answered itself, like DataFusion's results.

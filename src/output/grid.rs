@@ -3,6 +3,8 @@
 //! Columns are sized to their content and then squeezed, widest first, until
 //! the table fits the terminal; a value cut short ends in `…`. Rows past
 //! `max_rows` are counted, not kept, and the table says how many it left out.
+//! Expanded display (`\x`) prints each record as a block of `column | value`
+//! lines instead, for rows too wide for any terminal.
 
 use std::io::Write;
 
@@ -51,6 +53,9 @@ impl<'a> Grid<'a> {
     }
 
     fn render(&mut self) -> std::io::Result<()> {
+        if self.layout.expanded && self.layout.format == Format::Table {
+            return self.render_expanded();
+        }
         let widths = self.column_widths();
         let markdown = self.layout.format == Format::Markdown;
         let rule = rule_line(&widths, markdown);
@@ -65,6 +70,36 @@ impl<'a> Grid<'a> {
         if !markdown && !self.rows.is_empty() {
             writeln!(self.out, "{rule}")?;
         }
+        self.finish()
+    }
+
+    /// One block per record: `-[ RECORD n ]---` and a line per column.
+    fn render_expanded(&mut self) -> std::io::Result<()> {
+        let name_width = self.header.iter().map(|h| h.width()).max().unwrap_or(0);
+        let value_width = self
+            .layout
+            .width
+            .map(|w| w.saturating_sub(name_width + 3).max(MIN_COLUMN_WIDTH));
+        for (index, row) in self.rows.iter().enumerate() {
+            let title = format!("-[ RECORD {} ]", index + 1);
+            let rule_width = self.layout.width.unwrap_or(title.len() + 10).min(80);
+            writeln!(self.out, "{title:-<rule_width$}")?;
+            for (name, value) in self.header.iter().zip(row) {
+                let value = match value_width {
+                    Some(width) => truncate(value, width),
+                    None => value.clone(),
+                };
+                let pad = name_width - name.width();
+                writeln!(self.out, "{name}{} | {value}", " ".repeat(pad))?;
+            }
+        }
+        if self.rows.is_empty() {
+            writeln!(self.out, "(no rows)")?;
+        }
+        self.finish()
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
         if self.hidden > 0 {
             writeln!(
                 self.out,
@@ -235,6 +270,7 @@ mod tests {
             format: Format::Table,
             max_rows: None,
             width: Some(24),
+            expanded: false,
         });
         assert!(text.lines().all(|l| l.width() <= 24), "{text}");
         assert!(text.contains("| a rather long… |"), "{text}");
@@ -251,6 +287,7 @@ mod tests {
             format: Format::Markdown,
             max_rows: Some(1),
             width: Some(10),
+            expanded: false,
         });
         assert_eq!(
             text,
@@ -258,6 +295,26 @@ mod tests {
              |----|---------------------------------------|\n\
              |  1 | a rather long comment that cannot fit |\n\
              1 rows shown, 2 not shown (raise --max-rows to see more)\n"
+        );
+    }
+
+    #[test]
+    fn expanded_display_prints_a_block_per_record() {
+        let text = render(Layout {
+            format: Format::Table,
+            max_rows: Some(2),
+            width: Some(30),
+            expanded: true,
+        });
+        assert_eq!(
+            text,
+            "-[ RECORD 1 ]-----------------\n\
+             id      | 1\n\
+             comment | a rather long comme…\n\
+             -[ RECORD 2 ]-----------------\n\
+             id      | 22\n\
+             comment | NULL\n\
+             2 rows shown, 1 not shown (raise --max-rows to see more)\n"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! `max_rows` rows and only count the rest.
 
 mod grid;
+pub mod plan_graph;
 
 use std::fmt;
 use std::io::Write;
@@ -83,6 +84,8 @@ pub struct Layout {
     pub max_rows: Option<usize>,
     /// Table width to fit (the terminal's); `None` for no limit.
     pub width: Option<usize>,
+    /// `\x`: tables print one record per block, a line per column.
+    pub expanded: bool,
 }
 
 /// A sink that writes one statement's result to `out` in `layout`.

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::physical_plan::metrics::MetricValue;
+use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use layout::backends::svg::SVGWriter;
 use layout::gv::{DotParser, GraphBuilder};
@@ -95,29 +95,30 @@ impl PlanGraph {
             .max(1)
     }
 
-    /// The graph in graphviz's language; data flows upwards, from the scans
-    /// at the bottom to the root.
+    /// The graph in graphviz's language.
     pub fn dot(&self) -> String {
         let total = self.total_compute();
         let mut dot = String::from("digraph plan {\n");
-        dot.push_str("  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
+        dot.push_str("  node [fontname=\"Helvetica\"];\n");
         for op in &self.operators {
             let heat = op.compute_nanos.unwrap_or(0) as f64 / total as f64;
             let _ = writeln!(
                 dot,
-                "  n{} [label=\"{}\", fillcolor=\"{}\"];",
+                "  n{} [shape=box, style=filled, label=\"{}\", fillcolor=\"{}\"];",
                 op.id,
                 escape(&self.label(op)),
                 heat_colour(heat)
             );
         }
+        // Edges run from an operator to its input, so the root is drawn on
+        // top; `dir=back` makes graphviz point the arrow the way rows flow.
         for op in &self.operators {
             for input in &op.inputs {
                 let rows = self.operators[*input]
                     .rows
-                    .map(|r| format!(" [label=\"{} rows\"]", group_digits(r)))
+                    .map(|r| format!(", label=\"{} rows\"", group_digits(r)))
                     .unwrap_or_default();
-                let _ = writeln!(dot, "  n{input} -> n{}{rows};", op.id);
+                let _ = writeln!(dot, "  n{} -> n{input} [dir=back{rows}];", op.id);
             }
         }
         dot.push_str("}\n");
@@ -199,7 +200,7 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usiz
         detail,
         partitions: plan.properties().output_partitioning().partition_count(),
         rows: metrics.as_ref().and_then(|m| m.output_rows()),
-        compute_nanos: metrics.as_ref().and_then(|m| m.elapsed_compute()),
+        compute_nanos: metrics.as_ref().and_then(compute_time),
         peak_memory: metrics
             .as_ref()
             .and_then(|m| m.sum_by_name("peak_mem_used"))
@@ -212,6 +213,18 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usiz
         operators[id].inputs.push(child_id);
     }
     id
+}
+
+/// Time an operator spent working. File scans count decoding separately
+/// from `elapsed_compute`, which they leave near zero.
+fn compute_time(metrics: &MetricsSet) -> Option<usize> {
+    let scanning = metrics
+        .sum_by_name("time_elapsed_processing")
+        .map(|v| v.as_usize());
+    match (metrics.elapsed_compute(), scanning) {
+        (Some(compute), Some(scan)) => Some(compute.max(scan)),
+        (compute, scan) => compute.or(scan),
+    }
 }
 
 /// The after-the-run lines of a node: rows, time, memory, spills.
@@ -285,4 +298,62 @@ fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operator(id: usize, name: &str, inputs: Vec<usize>, rows: usize, nanos: usize) -> Operator {
+        Operator {
+            id,
+            inputs,
+            name: name.to_string(),
+            detail: String::new(),
+            partitions: 2,
+            rows: Some(rows),
+            compute_nanos: Some(nanos),
+            peak_memory: Some(3 << 20),
+            spilled_bytes: Some(if id == 0 { 5 << 20 } else { 0 }),
+            spill_files: Some(2),
+        }
+    }
+
+    fn graph() -> PlanGraph {
+        PlanGraph {
+            operators: vec![
+                operator(0, "SortExec", vec![1], 10, 9_000_000),
+                operator(1, "DataSourceExec", vec![], 1234, 1_000_000),
+            ],
+            analyzed: true,
+        }
+    }
+
+    #[test]
+    fn the_hot_operator_is_darkest_and_edges_carry_rows() {
+        let dot = graph().dot();
+        assert!(
+            dot.contains("n0 -> n1 [dir=back, label=\"1,234 rows\"]"),
+            "{dot}"
+        );
+        assert!(dot.contains("spilled 5.0 MiB in 2 files"), "{dot}");
+        assert!(
+            dot.contains(&format!("fillcolor=\"{}\"", heat_colour(0.9))),
+            "{dot}"
+        );
+    }
+
+    #[test]
+    fn svg_has_every_operator_and_its_figures() {
+        let svg = graph().svg().unwrap();
+        for text in [
+            "SortExec",
+            "DataSourceExec",
+            "1,234 rows",
+            "9.0 ms",
+            "peak 3.0 MiB",
+        ] {
+            assert!(svg.contains(text), "{text} missing from {svg}");
+        }
+    }
 }

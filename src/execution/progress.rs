@@ -1,0 +1,97 @@
+//! How far a running query has come, read off its plan while it runs.
+//!
+//! The amount of input is known before a scan starts: Parquet footers give
+//! row counts, listings give file sizes. Scans count their output rows in
+//! live metrics, and the session's stores count the bytes they read, so the
+//! share of input done is the rows scanned over the rows to scan, or, where
+//! row counts are unknown (CSV), the bytes read over the bytes to read.
+//! Nothing is added to the query's path: a reader polls these counters.
+
+use std::sync::Arc;
+
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::ExecutionPlan;
+
+/// The input of a plan: its leaves (file scans, generators) and how much
+/// they will read, when every leaf is a file scan.
+#[derive(Debug)]
+pub struct Progress {
+    scans: Vec<Arc<dyn ExecutionPlan>>,
+    total_rows: Option<usize>,
+    total_bytes: u64,
+}
+
+/// Where a query stands now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProgressSnapshot {
+    /// Share of the input done, 0 to 1, when the input's size is known.
+    pub fraction: Option<f64>,
+    /// Rows the leaves have produced so far.
+    pub rows: usize,
+}
+
+impl Progress {
+    pub fn of(plan: &Arc<dyn ExecutionPlan>) -> Self {
+        let mut scans = Vec::new();
+        let mut total_rows = Some(0usize);
+        let mut total_bytes = 0u64;
+        let mut file_scans = 0;
+        let mut stack = vec![Arc::clone(plan)];
+        while let Some(node) = stack.pop() {
+            let children = node.children();
+            if children.is_empty() {
+                scans.push(Arc::clone(&node));
+            }
+            let file_scan = node
+                .downcast_ref::<DataSourceExec>()
+                .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>());
+            match file_scan {
+                // Generated rows (`range`, VALUES) have no size to measure.
+                None if children.is_empty() => total_rows = None,
+                None => {}
+                Some(config) => {
+                    file_scans += 1;
+                    for file in config.file_groups.iter().flat_map(|group| group.files()) {
+                        total_bytes += match &file.range {
+                            Some(range) => (range.end - range.start).max(0) as u64,
+                            None => file.object_meta.size,
+                        };
+                        let rows = file
+                            .statistics
+                            .as_ref()
+                            .and_then(|stats| stats.num_rows.get_value().copied());
+                        total_rows = total_rows.zip(rows).map(|(sum, rows)| sum + rows);
+                    }
+                }
+            }
+            stack.extend(children.into_iter().cloned());
+        }
+        if scans.len() != file_scans {
+            total_bytes = 0;
+        }
+        Self {
+            scans,
+            total_rows,
+            total_bytes,
+        }
+    }
+
+    /// The state of the run, given the bytes read since it started.
+    pub fn snapshot(&self, bytes_read: u64) -> ProgressSnapshot {
+        let rows: usize = self
+            .scans
+            .iter()
+            .filter_map(|scan| scan.metrics().and_then(|m| m.output_rows()))
+            .sum();
+        let fraction = match self.total_rows {
+            Some(total) if total > 0 => Some(rows as f64 / total as f64),
+            _ if self.total_bytes > 0 => Some(bytes_read as f64 / self.total_bytes as f64),
+            _ => None,
+        };
+        ProgressSnapshot {
+            fraction: fraction.map(|f| f.clamp(0.0, 1.0)),
+            rows,
+        }
+    }
+}
