@@ -20,6 +20,11 @@ if ! python3 -c "import moto, flask, flask_cors, boto3; assert moto.__version__ 
     python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$moto_version" flask flask-cors
 fi
 
+# The REPL test opens results in the default pager, less.
+if ! command -v less >/dev/null && command -v apt-get >/dev/null; then
+    apt-get install -y -qq less >/dev/null || (apt-get update -qq && apt-get install -y -qq less >/dev/null)
+fi
+
 # One build: the integration tests build the binary with the same features as
 # the tests (a separate `cargo build` would resolve features differently and
 # compile DataFusion a second time).
