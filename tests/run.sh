@@ -36,3 +36,5 @@ trap 'rm -rf "$work"' EXIT
 morsel="$CARGO_TARGET_DIR/debug/morsel"
 "$morsel" tpch gen --sf 1 --out "$work/sf1"
 "$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify
+# Out of core: the same 22 under a 100 MB memory limit, spilling.
+"$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify --memory-limit 100MB --temp-dir "$work"

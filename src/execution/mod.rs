@@ -9,6 +9,7 @@ pub mod copy;
 pub mod diagnose;
 mod progress;
 mod s3_statements;
+mod spilling_join;
 
 pub use progress::ProgressSnapshot;
 
@@ -117,6 +118,19 @@ impl Session {
             config = config.with_target_partitions(threads);
         }
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
+        if let Some(limit) = options.memory_limit {
+            let execution = &mut config.options_mut().execution;
+            // Each sort holds this much back for its merge; DataFusion's
+            // 10 MB per sort starves the rest of a small pool.
+            execution.sort_spill_reservation_bytes =
+                execution.sort_spill_reservation_bytes.min(limit / 32);
+            // Join dynamic filters assume the join's partitions all report
+            // their build sides; a spilling join joins by buckets instead.
+            config
+                .options_mut()
+                .optimizer
+                .enable_join_dynamic_filter_pushdown = false;
+        }
         let mut runtime = RuntimeEnvBuilder::new()
             .with_object_store_registry(Arc::clone(&stores) as Arc<dyn ObjectStoreRegistry>);
         if let Some(limit) = options.memory_limit {
@@ -131,8 +145,11 @@ impl Session {
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
-            .with_default_features()
-            .build();
+            .with_default_features();
+        if options.memory_limit.is_some() {
+            state = state.with_physical_optimizer_rule(Arc::new(spilling_join::SpillableJoins));
+        }
+        let mut state = state.build();
         for format in ["PARQUET", "CSV"] {
             state.table_factories_mut().insert(
                 format.into(),
