@@ -81,3 +81,46 @@ fn the_joins_really_spill_under_a_small_limit() {
         .unwrap_or_else(|| panic!("no spill count in: {join}"));
     assert!(spills > 0, "{join}");
 }
+
+#[test]
+fn timing_reports_peak_memory_and_spills_and_spill_files_go_away() {
+    let temp = tempfile::TempDir::new().unwrap();
+    let script = format!("{SETUP}\n\\timing on\n{};", JOINS[1].1);
+    let (code, _, err) = morsel(&[
+        "--memory-limit",
+        "4MB",
+        "--temp-dir",
+        temp.path().to_str().unwrap(),
+        "-c",
+        &script,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let line = err.lines().last().unwrap_or_default();
+    assert!(
+        line.contains("peak memory ") && line.contains("spilled "),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+#[test]
+fn a_full_spill_directory_is_a_clear_error() {
+    let temp = tempfile::TempDir::new().unwrap();
+    let script = format!("{SETUP}\n{};", JOINS[0].1);
+    let (code, _, err) = morsel(&[
+        "--memory-limit",
+        "4MB",
+        "--max-temp-size",
+        "64KB",
+        "--temp-dir",
+        temp.path().to_str().unwrap(),
+        "-c",
+        &script,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("outgrew --max-temp-size (64.0 KB)"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+}

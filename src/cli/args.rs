@@ -56,6 +56,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
 
+    /// Most disk the spill files may take, e.g. 20GB; beyond it the query fails
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_temp_size: Option<usize>,
+
     /// Print at most N rows per result [default: 40 on a terminal, else all]
     #[arg(long, value_name = "N")]
     pub max_rows: Option<usize>,
@@ -155,6 +159,9 @@ pub struct BenchArgs {
     /// Directory for spill files
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
+    /// Most disk the spill files may take, e.g. 20GB
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_temp_size: Option<usize>,
     /// Threads, and so partitions, a query runs on [default: all cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,

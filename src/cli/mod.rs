@@ -70,6 +70,7 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
             memory_limit: args.memory_limit,
             temp_dir: args.temp_dir,
             profile: args.profile,
+            max_temp_size: args.max_temp_size.map(|n| n as u64),
         },
         json: args.json,
         verify: args.verify,
@@ -88,6 +89,7 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
         memory_limit: args.memory_limit,
         temp_dir: args.temp_dir.clone(),
         profile: args.profile.clone(),
+        max_temp_size: args.max_temp_size.map(|n| n as u64),
     };
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {

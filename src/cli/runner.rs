@@ -25,6 +25,7 @@ use crate::error::{Error, Location, Result};
 use crate::execution::{ResultSink, Session, Summary};
 use crate::output::plan_graph::{GraphFormat, PlanGraph};
 use crate::output::{self, Format, Layout};
+use crate::storage::human_bytes;
 
 /// Whether to keep reading after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,17 +94,7 @@ impl<'s> Runner<'s> {
             None => self.print_to_screen(sql).await?,
         };
         if self.timing && !self.quiet {
-            let io = if summary.io.requests > 0 {
-                format!(" ({})", summary.io)
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "{} row{} in {:.3} s{io}",
-                summary.rows,
-                if summary.rows == 1 { "" } else { "s" },
-                summary.elapsed.as_secs_f64()
-            );
+            eprintln!("{}", timing_line(&summary));
         }
         Ok(())
     }
@@ -306,6 +297,38 @@ impl<'s> Runner<'s> {
         }
         .map_err(Error::Output)
     }
+}
+
+/// `3 rows in 0.084 s (7 requests, 12.3 KiB read; peak memory 85.2 MiB, spilled 1.2 GiB)`
+fn timing_line(summary: &Summary) -> String {
+    let mut details = Vec::new();
+    if summary.io.requests > 0 {
+        details.push(summary.io.to_string());
+    }
+    let mut memory = Vec::new();
+    if summary.peak_memory > 0 {
+        memory.push(format!(
+            "peak memory {}",
+            human_bytes(summary.peak_memory as u64)
+        ));
+    }
+    if summary.spilled > 0 {
+        memory.push(format!("spilled {}", human_bytes(summary.spilled as u64)));
+    }
+    if !memory.is_empty() {
+        details.push(memory.join(", "));
+    }
+    let details = if details.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", details.join("; "))
+    };
+    format!(
+        "{} row{} in {:.3} s{details}",
+        summary.rows,
+        if summary.rows == 1 { "" } else { "s" },
+        summary.elapsed.as_secs_f64()
+    )
 }
 
 /// Runs a statement that Ctrl-C cancels, with a progress bar if asked.

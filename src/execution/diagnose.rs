@@ -102,6 +102,15 @@ const NOISE: [&str; 8] = [
 
 /// One line, without the default catalog and schema every name carries.
 fn tidy(message: &str) -> String {
+    if let Some(limit) = message
+        .split("exceeded the allowable limit of ")
+        .nth(1)
+        .and_then(|rest| rest.split(". ").next())
+    {
+        return format!(
+            "the spill files outgrew --max-temp-size ({limit}); raise it or free disk space"
+        );
+    }
     let mut message = message.replace("datafusion.public.", "");
     while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
         message.drain(..prefix.len());

@@ -7,12 +7,14 @@
 
 pub mod copy;
 pub mod diagnose;
+mod memory;
 mod progress;
 mod s3_statements;
 mod spilling_join;
 
 pub use progress::ProgressSnapshot;
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +24,9 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{
+    GreedyMemoryPool, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
+};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -45,6 +50,8 @@ pub struct SessionOptions {
     pub temp_dir: Option<PathBuf>,
     /// The AWS profile chosen with `--profile`.
     pub profile: Option<String>,
+    /// Most bytes of spill files at once; `None` for DataFusion's default.
+    pub max_temp_size: Option<u64>,
 }
 
 /// Receives a statement's result as it streams out of the engine.
@@ -84,11 +91,16 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Requests and bytes the statement sent to storage.
     pub io: IoCounts,
+    /// The most memory the engine's pool held while the statement ran.
+    pub peak_memory: usize,
+    /// Bytes its operators wrote to spill files.
+    pub spilled: usize,
 }
 
 pub struct Session {
     ctx: SessionContext,
     stores: Arc<ObjectStores>,
+    pool: Arc<memory::PeakPool>,
     /// The statement running now, or the one that ran last: its plan holds
     /// the metrics for progress, plan graphs and `--plan`.
     last: parking_lot::Mutex<Option<Run>>,
@@ -131,16 +143,24 @@ impl Session {
                 .optimizer
                 .enable_join_dynamic_filter_pushdown = false;
         }
+        let pool = Arc::new(memory::PeakPool::new(match options.memory_limit {
+            Some(limit) => Arc::new(TrackConsumersPool::new(
+                GreedyMemoryPool::new(limit),
+                NonZeroUsize::new(5).expect("non-zero"),
+            )),
+            None => Arc::new(UnboundedMemoryPool::default()),
+        }));
         let mut runtime = RuntimeEnvBuilder::new()
-            .with_object_store_registry(Arc::clone(&stores) as Arc<dyn ObjectStoreRegistry>);
-        if let Some(limit) = options.memory_limit {
-            runtime = runtime.with_memory_limit(limit, 1.0);
-        }
+            .with_object_store_registry(Arc::clone(&stores) as Arc<dyn ObjectStoreRegistry>)
+            .with_memory_pool(Arc::clone(&pool) as Arc<dyn MemoryPool>);
         if let Some(dir) = &options.temp_dir {
             runtime = runtime.with_disk_manager_builder(
                 DiskManagerBuilder::default()
                     .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             );
+        }
+        if let Some(size) = options.max_temp_size {
+            runtime = runtime.with_max_temp_directory_size(size);
         }
         let mut state = SessionStateBuilder::new()
             .with_config(config)
@@ -169,6 +189,7 @@ impl Session {
         Ok(Self {
             ctx,
             stores,
+            pool,
             last: parking_lot::Mutex::new(None),
         })
     }
@@ -250,6 +271,7 @@ impl Session {
         let io_before = self.stores.stats();
         // Progress must not be read off the previous statement's plan.
         *self.last.lock() = None;
+        self.pool.reset_peak();
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state
@@ -261,6 +283,8 @@ impl Session {
                 rows,
                 elapsed: started.elapsed(),
                 io: IoCounts::default(),
+                peak_memory: 0,
+                spilled: 0,
             });
         }
         let (statement, staged) = match statement {
@@ -297,6 +321,8 @@ impl Session {
             rows,
             elapsed: started.elapsed(),
             io: self.stores.stats().since(io_before),
+            peak_memory: self.pool.peak(),
+            spilled: spilled_bytes(&physical),
         })
     }
 
@@ -367,4 +393,17 @@ impl Session {
     fn explain(&self, e: DataFusionError) -> Error {
         diagnose::with_table_suggestion(Error::from(e), &self.table_names())
     }
+}
+
+/// Bytes every operator of an executed plan wrote to spill files.
+fn spilled_bytes(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let own = plan
+        .metrics()
+        .and_then(|metrics| metrics.spilled_bytes())
+        .unwrap_or(0);
+    own + plan
+        .children()
+        .into_iter()
+        .map(spilled_bytes)
+        .sum::<usize>()
 }
