@@ -142,12 +142,15 @@ impl ExecutionPlan for SpillingHashJoinExec {
         let probe = children[1].execute(partition, Arc::clone(&context))?;
         let spill = SpillMetrics::new(&self.metrics, partition);
         let runtime = context.runtime_env();
+        let compression = context.session_config().options().execution.spill_compression;
         let run = Arc::new(Run {
             join: Arc::clone(&self.join),
             build_keys: self.build_keys.clone(),
             probe_keys: self.probe_keys.clone(),
-            build_spill: SpillManager::new(Arc::clone(&runtime), spill.clone(), build.schema()),
-            probe_spill: SpillManager::new(runtime, spill, probe.schema()),
+            build_spill: SpillManager::new(Arc::clone(&runtime), spill.clone(), build.schema())
+                .with_compression_type(compression),
+            probe_spill: SpillManager::new(runtime, spill, probe.schema())
+                .with_compression_type(compression),
             reservation: Mutex::new(
                 MemoryConsumer::new(format!("SpillingHashJoin[{partition}]"))
                     .with_can_spill(true)
