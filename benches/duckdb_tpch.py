@@ -1,10 +1,15 @@
 """Times the same 22 TPC-H queries in DuckDB, on the files `morsel tpch gen` wrote.
 
 Usage: python3 benches/duckdb_tpch.py DATA_DIR [--iterations 3] [--memory-limit 1GB] [--threads N]
+                                     [--answers DIR]
 
 Reads queries/tpch/qNN.sql (Q11's fraction adjusted to the data's scale
 factor exactly as `morsel bench tpch` does) and prints min and median seconds
-per query and their totals, in the same layout as morsel's table.
+per query and their totals, in the same layout as morsel's table. With
+--answers DIR it also writes each result as DIR/qNN.csv in the layout of the
+reference answers (`|`-separated, a header row), so that
+`morsel bench tpch --verify DIR` can check a scale factor morsel ships no
+answers for against an independent engine.
 """
 import argparse
 import pathlib
@@ -23,7 +28,10 @@ def main():
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--memory-limit")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--answers", type=pathlib.Path)
     args = parser.parse_args()
+    if args.answers:
+        args.answers.mkdir(parents=True, exist_ok=True)
 
     con = duckdb.connect()
     if args.memory_limit:
@@ -45,12 +53,22 @@ def main():
         times = []
         for _ in range(args.iterations):
             started = time.perf_counter()
-            rows = con.execute(sql).fetchall()
+            result = con.execute(sql)
+            rows = result.fetchall()
             times.append(time.perf_counter() - started)
+        if args.answers:
+            header = [column[0] for column in result.description]
+            write_answer(args.answers / f"q{n:02}.csv", header, rows)
         total_min += min(times)
         total_median += statistics.median(times)
         print(f"Q{n:02}    {len(rows):>7} {min(times):>9.3f} {statistics.median(times):>11.3f}")
     print(f"total  {'':>7} {total_min:>9.3f} {total_median:>11.3f}")
+
+
+def write_answer(path, header, rows):
+    lines = ["|".join(header)]
+    lines += ["|".join("" if value is None else str(value) for value in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

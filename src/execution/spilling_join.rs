@@ -142,7 +142,11 @@ impl ExecutionPlan for SpillingHashJoinExec {
         let probe = children[1].execute(partition, Arc::clone(&context))?;
         let spill = SpillMetrics::new(&self.metrics, partition);
         let runtime = context.runtime_env();
-        let compression = context.session_config().options().execution.spill_compression;
+        let compression = context
+            .session_config()
+            .options()
+            .execution
+            .spill_compression;
         let run = Arc::new(Run {
             join: Arc::clone(&self.join),
             build_keys: self.build_keys.clone(),
