@@ -82,45 +82,35 @@ fn the_joins_really_spill_under_a_small_limit() {
     assert!(spills > 0, "{join}");
 }
 
+/// Runs `script` at 4 MB with spill files under a directory of its own,
+/// and checks that none are left behind, whatever the outcome.
+fn run_spilling(script: &str, extra: &[&str]) -> (i32, String) {
+    let temp = tempfile::TempDir::new().unwrap();
+    let dir = temp.path().to_str().unwrap();
+    let mut args = vec!["--memory-limit", "4MB", "--temp-dir", dir, "-c", script];
+    args.extend(extra);
+    let (code, _, err) = morsel(&args);
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+    (code, err)
+}
+
 #[test]
 fn timing_reports_peak_memory_and_spills_and_spill_files_go_away() {
-    let temp = tempfile::TempDir::new().unwrap();
-    let script = format!("{SETUP}\n\\timing on\n{};", JOINS[1].1);
-    let (code, _, err) = morsel(&[
-        "--memory-limit",
-        "4MB",
-        "--temp-dir",
-        temp.path().to_str().unwrap(),
-        "-c",
-        &script,
-    ]);
+    let (code, err) = run_spilling(&format!("{SETUP}\n\\timing on\n{};", JOINS[1].1), &[]);
     assert_eq!(code, 0, "{err}");
     let line = err.lines().last().unwrap_or_default();
     assert!(
         line.contains("peak memory ") && line.contains("spilled "),
         "{err}"
     );
-    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
-    assert!(left.is_empty(), "spill files left behind: {left:?}");
 }
 
 #[test]
 fn a_full_spill_directory_is_a_clear_error() {
-    let temp = tempfile::TempDir::new().unwrap();
     let script = format!("{SETUP}\n{};", JOINS[0].1);
-    let (code, _, err) = morsel(&[
-        "--memory-limit",
-        "4MB",
-        "--max-temp-size",
-        "64KB",
-        "--temp-dir",
-        temp.path().to_str().unwrap(),
-        "-c",
-        &script,
-    ]);
+    let (code, err) = run_spilling(&script, &["--max-temp-size", "64KB"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("outgrew --max-temp-size (64.0 KB)"), "{err}");
-    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
-    assert!(left.is_empty(), "spill files left behind: {left:?}");
 }
