@@ -80,6 +80,7 @@ fn the_joins_really_spill_under_a_small_limit() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no spill count in: {join}"));
     assert!(spills > 0, "{join}");
+    assert!(join.contains("output_rows="), "{join}");
 }
 
 /// Runs `script` at 4 MB with spill files under a directory of its own,

@@ -37,7 +37,9 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalExp
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
-use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet, SpillMetrics};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, SpillMetrics,
+};
 use datafusion::physical_plan::spill::SpillManager;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -164,7 +166,12 @@ impl ExecutionPlan for SpillingHashJoinExec {
             join_context: unbounded(&context)?,
         });
         let schema = self.schema();
-        let output = futures::stream::once(run.start(build, probe)).try_flatten();
+        // Rows out, for EXPLAIN ANALYZE and the plan graphs; the per-bucket
+        // joins are DataFusion's and keep their own metrics to themselves.
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
+        let output = futures::stream::once(run.start(build, probe))
+            .try_flatten()
+            .inspect_ok(move |batch| baseline.record_output(batch.num_rows()));
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, output)))
     }
 
