@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::execution::SessionOptions;
 use crate::output::Format;
 use crate::tpch::datagen::{Codec, GenFormat};
 
@@ -44,21 +45,8 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Threads, and so partitions, a query runs on [default: all cores]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
-
-    /// Memory the engine may use, e.g. 512MB or 2GB; operators spill beyond it
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub memory_limit: Option<usize>,
-
-    /// Directory for spill files [default: the system temp directory]
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
-
-    /// Most disk the spill files may take, e.g. 20GB; beyond it the query fails
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_temp_size: Option<usize>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// Print at most N rows per result [default: 40 on a terminal, else all]
     #[arg(long, value_name = "N")]
@@ -71,10 +59,6 @@ pub struct Args {
     /// In a script, report a failing statement and go on (still exits 1)
     #[arg(long)]
     pub continue_on_error: bool,
-
-    /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
 
     /// Show a progress bar for long statements in batch runs too (on a terminal)
     #[arg(long)]
@@ -153,27 +137,50 @@ pub struct BenchArgs {
     /// Untimed runs per query before the timed ones
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub warmup: usize,
-    /// Memory the engine may use, e.g. 100MB
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub memory_limit: Option<usize>,
-    /// Directory for spill files
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
-    /// Most disk the spill files may take, e.g. 20GB
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_temp_size: Option<usize>,
-    /// Threads, and so partitions, a query runs on [default: all cores]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Write machine-readable results to FILE
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Check results against reference answers (built in for SF 0.01 and 1)
     #[arg(long, value_name = "ANSWERS_DIR", num_args = 0..=1)]
     pub verify: Option<Option<PathBuf>>,
+}
+
+/// How the engine is set up: the same flags for queries and benchmarks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Threads, and so partitions, a query runs on [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Memory the engine may use, e.g. 512MB or 2GB; operators spill beyond it
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Directory for spill files [default: the system temp directory]
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+
+    /// Most disk the spill files may take, e.g. 20GB; beyond it the query fails
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_temp_size: Option<usize>,
+
     /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+}
+
+impl EngineArgs {
+    pub fn session_options(&self) -> SessionOptions {
+        SessionOptions {
+            threads: self.threads.map(usize::from),
+            memory_limit: self.memory_limit,
+            temp_dir: self.temp_dir.clone(),
+            profile: self.profile.clone(),
+            max_temp_size: self.max_temp_size.map(|n| n as u64),
+        }
+    }
 }
 
 /// Where batch SQL comes from, in the order given on the command line.

@@ -19,7 +19,7 @@ use std::io::{IsTerminal, Read};
 use tokio::runtime::Runtime;
 
 use crate::error::{Error, Result};
-use crate::execution::{Session, SessionOptions};
+use crate::execution::Session;
 use crate::tpch;
 use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
 use runner::Runner;
@@ -59,19 +59,13 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
 
 fn bench_tpch(args: BenchArgs) -> Result<()> {
     let queries = tpch::queries::parse_selection(&args.queries).map_err(Error::Usage)?;
-    let runtime = build_runtime(args.threads)?;
+    let runtime = build_runtime(args.engine.threads)?;
     let options = tpch::bench::BenchOptions {
         data: args.data,
         queries,
         iterations: args.iterations,
         warmup: args.warmup,
-        session: SessionOptions {
-            threads: args.threads.map(usize::from),
-            memory_limit: args.memory_limit,
-            temp_dir: args.temp_dir,
-            profile: args.profile,
-            max_temp_size: args.max_temp_size.map(|n| n as u64),
-        },
+        session: args.engine.session_options(),
         json: args.json,
         verify: args.verify,
     };
@@ -83,14 +77,8 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
 }
 
 fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
-    let runtime = build_runtime(args.threads)?;
-    let options = SessionOptions {
-        threads: args.threads.map(usize::from),
-        memory_limit: args.memory_limit,
-        temp_dir: args.temp_dir.clone(),
-        profile: args.profile.clone(),
-        max_temp_size: args.max_temp_size.map(|n| n as u64),
-    };
+    let runtime = build_runtime(args.engine.threads)?;
+    let options = args.engine.session_options();
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {
         runtime.block_on(register(&session, dir))?;
