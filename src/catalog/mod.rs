@@ -150,7 +150,12 @@ fn table_name(file_name: &str, is_dir: bool) -> Option<String> {
 /// An empty local directory holds no tables; an S3 prefix without objects
 /// does not exist.
 fn local_directory_exists(url: &ListingTableUrl) -> bool {
-    url.scheme() == "file" && Path::new(&format!("/{}", url.prefix())).is_dir()
+    local_path(url).is_some_and(|path| path.is_dir())
+}
+
+/// The file-system path of a `file://` location.
+fn local_path(url: &ListingTableUrl) -> Option<std::path::PathBuf> {
+    (url.scheme() == "file").then(|| Path::new("/").join(url.prefix().as_ref()))
 }
 
 fn no_such_directory(dir: &str) -> DataFusionError {
@@ -262,10 +267,9 @@ async fn detect_format(
             return Ok(found);
         }
     }
-    let missing = if url.scheme() == "file" {
-        !Path::new(&format!("/{}", url.prefix())).exists()
-    } else {
-        seen == 0
+    let missing = match local_path(url) {
+        Some(path) => !path.exists(),
+        None => seen == 0,
     };
     Err(DataFusionError::Plan(match (missing, url.scheme()) {
         (true, "file") => format!("{location}: no such file or directory"),

@@ -57,7 +57,7 @@ impl StatementBar {
     }
 
     fn draw(&self, fraction: Option<f64>, rows: usize) {
-        let rows = crate::output::plan_graph::group_digits(rows);
+        let rows = crate::output::group_digits(rows);
         match fraction {
             Some(fraction) => {
                 self.bar.set_style(bar_style());

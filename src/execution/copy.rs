@@ -38,7 +38,7 @@ pub fn stage(
     copy: CopyToStatement,
     stores: &ObjectStores,
 ) -> Result<(CopyToStatement, Option<Staged>)> {
-    if copy.target.starts_with("s3://") || copy.target.starts_with("s3a://") {
+    if storage::s3_bucket(&copy.target).is_some() {
         let (copy, staged) = stage_remote(copy, stores)?;
         return Ok((copy, Some(Staged::Remote(staged))));
     }

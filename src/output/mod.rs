@@ -269,3 +269,16 @@ fn into_io(e: datafusion::arrow::error::ArrowError) -> std::io::Error {
         other => std::io::Error::other(other),
     }
 }
+
+/// `1234567` as `1,234,567`.
+pub fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

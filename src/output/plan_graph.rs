@@ -16,6 +16,7 @@ use datafusion::physical_plan::{ExecutionPlan, displayable};
 use layout::backends::svg::SVGWriter;
 use layout::gv::{DotParser, GraphBuilder};
 
+use super::group_digits;
 use crate::error::{Error, Result};
 use crate::storage::human_bytes;
 
@@ -251,25 +252,13 @@ fn figures(op: &Operator) -> Vec<String> {
     lines
 }
 
-pub fn format_nanos(nanos: usize) -> String {
+fn format_nanos(nanos: usize) -> String {
     let ms = nanos as f64 / 1e6;
     if ms >= 1000.0 {
         format!("{:.2} s", ms / 1000.0)
     } else {
         format!("{ms:.1} ms")
     }
-}
-
-pub fn group_digits(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// White for idle operators through yellow to red for the hottest.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use ini::Ini;
 
+use super::errors::first_line;
 use super::settings::{S3Key, S3Settings};
 use crate::error::{Error, Result};
 
@@ -58,10 +59,6 @@ fn read(path: Option<PathBuf>) -> Result<Option<Ini>> {
             first_line(&e.to_string())
         ))
     })
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
 }
 
 fn credentials_path() -> Option<PathBuf> {
