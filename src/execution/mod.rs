@@ -8,6 +8,7 @@
 pub mod copy;
 pub mod diagnose;
 mod memory;
+mod not_in_join;
 mod progress;
 mod s3_statements;
 mod spilling_join;

@@ -9,8 +9,9 @@
 //! hash, so the buckets really split a partition), written to spill files,
 //! and joined bucket by bucket; a bucket still too big is cut again. Rows
 //! can only match within their bucket, so every join type that DataFusion's
-//! join runs per key gives the same result; null-aware anti joins (`NOT IN`)
-//! depend on the whole build side and are left alone by the rule.
+//! join runs per key gives the same result. Null-aware anti joins (`NOT IN`)
+//! depend on their whole subquery; [`super::not_in_join`] reduces them to a
+//! plain anti join that this one can run.
 //!
 //! Reusing `HashJoinExec` for each bucket keeps join semantics (outer, semi,
 //! anti, filters, projections) exactly DataFusion's.
@@ -52,6 +53,8 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 
+use super::not_in_join;
+
 const RECOMPUTE: ReplaceChildrenOptions =
     ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute);
 
@@ -80,18 +83,34 @@ pub struct SpillingHashJoinExec {
 impl SpillingHashJoinExec {
     /// `node` is `join`, as the plan holds it.
     pub fn new(node: &Arc<dyn ExecutionPlan>, join: &HashJoinExec) -> Self {
-        let (build_keys, probe_keys) = join
-            .on()
-            .iter()
-            .map(|(l, r)| (Arc::clone(l), Arc::clone(r)))
-            .unzip();
+        let (build_keys, probe_keys) = join_keys(join);
+        Self::around(Arc::clone(node), build_keys, probe_keys)
+    }
+
+    pub fn from_join(join: HashJoinExec) -> Self {
+        let (build_keys, probe_keys) = join_keys(&join);
+        Self::around(Arc::new(join), build_keys, probe_keys)
+    }
+
+    fn around(
+        join: Arc<dyn ExecutionPlan>,
+        build_keys: Vec<PhysicalExprRef>,
+        probe_keys: Vec<PhysicalExprRef>,
+    ) -> Self {
         Self {
-            join: Arc::clone(node),
+            join,
             build_keys,
             probe_keys,
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
+}
+
+fn join_keys(join: &HashJoinExec) -> (Vec<PhysicalExprRef>, Vec<PhysicalExprRef>) {
+    join.on()
+        .iter()
+        .map(|(l, r)| (Arc::clone(l), Arc::clone(r)))
+        .unzip()
 }
 
 impl DisplayAs for SpillingHashJoinExec {
@@ -126,12 +145,11 @@ impl ExecutionPlan for SpillingHashJoinExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let join = Arc::clone(&self.join).replace_children(children, RECOMPUTE)?;
-        Ok(Arc::new(Self {
+        Ok(Arc::new(Self::around(
             join,
-            build_keys: self.build_keys.clone(),
-            probe_keys: self.probe_keys.clone(),
-            metrics: ExecutionPlanMetricsSet::new(),
-        }))
+            self.build_keys.clone(),
+            self.probe_keys.clone(),
+        )))
     }
 
     fn execute(
@@ -531,16 +549,22 @@ impl PhysicalOptimizerRule for SpillableJoins {
     fn optimize(
         &self,
         plan: Arc<dyn ExecutionPlan>,
-        _config: &ConfigOptions,
+        config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
             let Some(join) = node.downcast_ref::<HashJoinExec>() else {
                 return Ok(Transformed::no(node));
             };
+            if join.null_aware {
+                let partitions = config.execution.target_partitions;
+                return Ok(match not_in_join::rewrite(join, partitions)? {
+                    Some(rewritten) => Transformed::yes(rewritten),
+                    None => Transformed::no(node),
+                });
+            }
             // A CollectLeft build is small by the planner's estimate and is
-            // shared by all partitions; a null-aware anti join needs its
-            // whole build side at once.
-            if *join.partition_mode() != PartitionMode::Partitioned || join.null_aware {
+            // shared by all partitions.
+            if *join.partition_mode() != PartitionMode::Partitioned {
                 return Ok(Transformed::no(node));
             }
             let spilling = SpillingHashJoinExec::new(&node, join);
