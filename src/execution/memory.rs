@@ -83,3 +83,24 @@ impl MemoryPool for PeakPool {
         self.inner.memory_limit()
     }
 }
+
+/// Has the C allocator give freed memory back to the system promptly; for
+/// sessions with a memory limit, whose users care about the process's
+/// footprint more than the last few percent of speed.
+///
+/// glibc's malloc raises its trim and mmap thresholds each time it frees a
+/// large block, until freed batches stay on its heaps for good: all 22
+/// TPC-H SF1 queries at `--memory-limit 100MB` peaked at 310 MB resident
+/// with the default and 190 MB with the trim threshold fixed at 4 MB (which
+/// also keeps the mmap threshold at its 128 KB default).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn return_freed_memory_promptly() {
+    // SAFETY: mallopt only sets a parameter of the allocator, which glibc
+    // reads under its own lock.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn return_freed_memory_promptly() {}

@@ -132,6 +132,7 @@ impl Session {
         }
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
         if let Some(limit) = options.memory_limit {
+            memory::return_freed_memory_promptly();
             let execution = &mut config.options_mut().execution;
             // Each sort holds this much back for its merge; DataFusion's
             // 10 MB per sort starves the rest of a small pool.
@@ -139,10 +140,14 @@ impl Session {
                 execution.sort_spill_reservation_bytes.min(limit / 32);
             // Join dynamic filters assume the join's partitions all report
             // their build sides; a spilling join joins by buckets instead.
-            config
-                .options_mut()
-                .optimizer
-                .enable_join_dynamic_filter_pushdown = false;
+            let optimizer = &mut config.options_mut().optimizer;
+            optimizer.enable_join_dynamic_filter_pushdown = false;
+            // A build side collected once for all partitions is not spilled;
+            // the planner may collect one no bigger than the share of the
+            // pool all partitions of a spilling join may hold.
+            optimizer.hash_join_single_partition_threshold = optimizer
+                .hash_join_single_partition_threshold
+                .min(limit / spilling_join::POOL_SHARE);
         }
         let pool = Arc::new(memory::PeakPool::new(match options.memory_limit {
             Some(limit) => Arc::new(TrackConsumersPool::new(

@@ -66,7 +66,7 @@ const MAX_LEVELS: u64 = 4;
 /// A join's build side may hold at most this share of the pool, divided by
 /// its partitions: the rest of the plan (aggregates, sorts, other joins)
 /// needs memory too, and a join that takes it all starves them.
-const POOL_SHARE: usize = 4;
+pub const POOL_SHARE: usize = 4;
 /// Seed of the bucket hash; each level adds one.
 const SEED: u64 = 0x6d6f_7273_656c;
 
