@@ -26,7 +26,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SpillFile;
 use datafusion::execution::memory_pool::{
@@ -286,8 +285,10 @@ impl Run {
     /// done), so it runs in a context whose pool never refuses it: it cannot
     /// fail half-way for memory another operator took meanwhile.
     fn in_memory(self: Arc<Self>, build: Vec<RecordBatch>, probe: Batches) -> Result<Batches> {
-        let left =
-            MemorySourceConfig::try_new_exec(&[build], self.build_spill.schema().clone(), None)?;
+        // Handed over as a stream, not a memory source that would keep them:
+        // the join concatenates the batches, and the originals can go.
+        let build = futures::stream::iter(build.into_iter().map(Ok)).boxed();
+        let left = Arc::new(OneShotExec::new(self.build_spill.schema().clone(), build));
         let right = Arc::new(OneShotExec::new(self.probe_spill.schema().clone(), probe));
         let join = Arc::clone(&self.join).replace_children(vec![left, right], RECOMPUTE)?;
         let output = join.execute(0, Arc::clone(&self.join_context))?;
@@ -531,7 +532,7 @@ impl ExecutionPlan for OneShotExec {
 
     fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let stream = self.stream.lock().take().ok_or_else(|| {
-            DataFusionError::Internal("a spilling join's probe input was read twice".into())
+            DataFusionError::Internal("a spilling join's input was read twice".into())
         })?;
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),

@@ -6,8 +6,11 @@
 //! every query ran and, with `--verify`, matched its reference answer.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use serde::Serialize;
 
 use super::{queries, verify};
@@ -115,7 +118,8 @@ async fn run_query(
         last = result;
     }
     let rows = verify::result_rows(&last.batches);
-    let status = match answers.map(|a| a.check(n, &rows)) {
+    let sort_keys = session.last_plan().and_then(|plan| sort_columns(&plan));
+    let status = match answers.map(|a| a.check(n, &rows, sort_keys.as_deref())) {
         None => "ok".to_string(),
         Some(Ok(())) => "verified".to_string(),
         Some(Err(mismatch)) => {
@@ -123,6 +127,15 @@ async fn run_query(
         }
     };
     report(n, rows.len(), times, status, None)
+}
+
+/// The output columns a plan's result is sorted on, when they all are
+/// plain columns (every TPC-H ORDER BY is).
+fn sort_columns(plan: &Arc<dyn ExecutionPlan>) -> Option<Vec<usize>> {
+    plan.output_ordering()?
+        .iter()
+        .map(|sort| sort.expr.downcast_ref::<Column>().map(Column::index))
+        .collect()
 }
 
 fn failed(n: usize, times: Vec<Duration>, status: String, error: String) -> QueryReport {
@@ -191,7 +204,12 @@ impl Answers {
         }
     }
 
-    fn check(&self, n: usize, rows: &[Vec<String>]) -> Result<(), String> {
+    fn check(
+        &self,
+        n: usize,
+        rows: &[Vec<String>],
+        sort_keys: Option<&[usize]>,
+    ) -> Result<(), String> {
         let text = match self {
             Answers::BuiltIn(sf) => queries::builtin_answer(n, *sf)
                 .expect("located")
@@ -201,7 +219,7 @@ impl Answers {
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?
             }
         };
-        verify::compare(&text, rows).map_err(|m| m.to_string())
+        verify::compare(&text, rows, sort_keys).map_err(|m| m.to_string())
     }
 }
 
