@@ -154,7 +154,7 @@ pub struct EngineArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 
-    /// Memory the engine may use, e.g. 512MB or 2GB; operators spill beyond it
+    /// Memory the process should stay within, e.g. 512MB or 2GB; operators spill to disk to keep to it
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<usize>,
 

@@ -45,7 +45,8 @@ use crate::storage::{IoCounts, ObjectStores};
 pub struct SessionOptions {
     /// Partitions (and so cores) a query runs on; `None` for all cores.
     pub threads: Option<usize>,
-    /// Bytes the memory pool may hand out; `None` for no limit.
+    /// Bytes the process should stay within (`--memory-limit`); the pool
+    /// gets [`memory::pool_size`] of them. `None` for no limit.
     pub memory_limit: Option<usize>,
     /// Where operators spill; `None` for the OS temp directory.
     pub temp_dir: Option<PathBuf>,
@@ -131,13 +132,14 @@ impl Session {
             config = config.with_target_partitions(threads);
         }
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
-        if let Some(limit) = options.memory_limit {
+        let pool_size = options.memory_limit.map(memory::pool_size);
+        if let Some(pool) = pool_size {
             memory::return_freed_memory_promptly();
             let execution = &mut config.options_mut().execution;
             // Each sort holds this much back for its merge; DataFusion's
             // 10 MB per sort starves the rest of a small pool.
             execution.sort_spill_reservation_bytes =
-                execution.sort_spill_reservation_bytes.min(limit / 32);
+                execution.sort_spill_reservation_bytes.min(pool / 32);
             // Join dynamic filters assume the join's partitions all report
             // their build sides; a spilling join joins by buckets instead.
             let optimizer = &mut config.options_mut().optimizer;
@@ -147,9 +149,9 @@ impl Session {
             // pool all partitions of a spilling join may hold.
             optimizer.hash_join_single_partition_threshold = optimizer
                 .hash_join_single_partition_threshold
-                .min(limit / spilling_join::POOL_SHARE);
+                .min(pool / spilling_join::POOL_SHARE);
         }
-        let pool = Arc::new(memory::PeakPool::new(match options.memory_limit {
+        let pool = Arc::new(memory::PeakPool::new(match pool_size {
             Some(limit) => Arc::new(TrackConsumersPool::new(
                 GreedyMemoryPool::new(limit),
                 NonZeroUsize::new(5).expect("non-zero"),
