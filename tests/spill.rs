@@ -133,3 +133,18 @@ fn a_full_spill_directory_is_a_clear_error() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("outgrew --max-temp-size (64.0 KB)"), "{err}");
 }
+
+#[test]
+fn an_operator_that_cannot_spill_fails_with_one_clear_line() {
+    // A cross join collects one whole side in memory: here two columns of
+    // 300,000 rows, 4.8 MB, where the pool has 3 MB.
+    let script = format!("{SETUP}\nSELECT max(a.k + a.v + b.k + b.w) FROM a CROSS JOIN b;");
+    let (code, err) = run_spilling(&script, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("out of memory: CrossJoinExec needed ")
+            && err.contains("three quarters of --memory-limit) is full"),
+        "{err}"
+    );
+}

@@ -111,6 +111,9 @@ fn tidy(message: &str) -> String {
             "the spill files outgrew --max-temp-size ({limit}); raise it or free disk space"
         );
     }
+    if let Some(out_of_memory) = out_of_memory(message) {
+        return out_of_memory;
+    }
     let mut message = message.replace("datafusion.public.", "");
     while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
         message.drain(..prefix.len());
@@ -121,6 +124,22 @@ fn tidy(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// DataFusion's report of an operator that could not spill and found the
+/// pool full (its top five consumers, the failed request), as one line.
+fn out_of_memory(message: &str) -> Option<String> {
+    let failure = message.split("Failed to allocate additional ").nth(1)?;
+    let (needed, rest) = failure.split_once(" for ")?;
+    let (operator, _) = rest.split_once(" with ")?;
+    let pool = message
+        .split("pool_size: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())?;
+    Some(format!(
+        "out of memory: {operator} needed {needed} more and cannot spill; the pool ({pool}, \
+         three quarters of --memory-limit) is full: raise --memory-limit"
+    ))
 }
 
 /// Adds "did you mean 'x'?" to a table-not-found error when a name is close.

@@ -96,19 +96,22 @@ pub fn pool_size(memory_limit: usize) -> usize {
 
 /// Has the C allocator give freed memory back to the system promptly; for
 /// sessions with a memory limit, whose users care about the process's
-/// footprint more than the last few percent of speed.
+/// footprint.
 ///
 /// glibc's malloc raises its trim and mmap thresholds each time it frees a
 /// large block, until freed batches stay on its heaps for good: all 22
-/// TPC-H SF1 queries at `--memory-limit 100MB` peaked at 310 MB resident
-/// with the default and 190 MB with the trim threshold fixed at 4 MB (which
-/// also keeps the mmap threshold at its 128 KB default).
+/// TPC-H SF 1 queries at `--memory-limit 100MB` peaked at 310 MB resident.
+/// Fixing the trim threshold stops that (190 MB), but also pins the mmap
+/// threshold at 128 KB, and mapping every batch afresh cost 25% of the
+/// time; at 4 MB it costs nothing measurable (`benches/README.md`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn return_freed_memory_promptly() {
-    // SAFETY: mallopt only sets a parameter of the allocator, which glibc
+    const FOUR_MB: i32 = 4 << 20;
+    // SAFETY: mallopt only sets parameters of the allocator, which glibc
     // reads under its own lock.
     unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, FOUR_MB);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, FOUR_MB);
     }
 }
 

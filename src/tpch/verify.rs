@@ -71,7 +71,11 @@ pub fn compare(
             actual: actual.len(),
         });
     }
-    if let Some((want, got)) = expected.iter().zip(actual).find(|(w, g)| w.len() != g.len()) {
+    if let Some((want, got)) = expected
+        .iter()
+        .zip(actual)
+        .find(|(w, g)| w.len() != g.len())
+    {
         return Err(Mismatch::ColumnCount {
             expected: want.len(),
             actual: got.len(),
@@ -96,7 +100,11 @@ fn end_of_ties(actual: &[Vec<String>], start: usize, sort_keys: Option<&[usize]>
 }
 
 /// Matches each actual row with a distinct expected row of the same run.
-fn match_as_set(expected: &[Vec<&str>], actual: &[Vec<String>], first: usize) -> Result<(), Mismatch> {
+fn match_as_set(
+    expected: &[Vec<&str>],
+    actual: &[Vec<String>],
+    first: usize,
+) -> Result<(), Mismatch> {
     let mut used = vec![false; expected.len()];
     for (i, got) in actual.iter().enumerate() {
         let same = |want: &Vec<&str>| want.iter().zip(got).all(|(w, g)| same_value(w, g));
