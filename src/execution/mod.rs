@@ -26,7 +26,7 @@ use datafusion::catalog::{DynamicFileCatalog, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{
-    GreedyMemoryPool, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
+    GreedyMemoryPool, MemoryLimit, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
 };
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -134,7 +134,6 @@ impl Session {
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
         let pool_size = options.memory_limit.map(memory::pool_size);
         if let Some(pool) = pool_size {
-            memory::return_freed_memory_promptly();
             let execution = &mut config.options_mut().execution;
             // Each sort holds this much back for its merge; DataFusion's
             // 10 MB per sort starves the rest of a small pool.
@@ -280,6 +279,9 @@ impl Session {
         // Progress must not be read off the previous statement's plan.
         *self.last.lock() = None;
         self.pool.reset_peak();
+        if matches!(self.pool.memory_limit(), MemoryLimit::Finite(_)) {
+            memory::return_freed_memory();
+        }
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state
