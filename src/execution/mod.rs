@@ -151,8 +151,8 @@ impl Session {
                 .min(pool / spilling_join::POOL_SHARE);
         }
         let pool = Arc::new(memory::PeakPool::new(match pool_size {
-            Some(limit) => Arc::new(TrackConsumersPool::new(
-                GreedyMemoryPool::new(limit),
+            Some(size) => Arc::new(TrackConsumersPool::new(
+                GreedyMemoryPool::new(size),
                 NonZeroUsize::new(5).expect("non-zero"),
             )),
             None => Arc::new(UnboundedMemoryPool::default()),
@@ -173,7 +173,7 @@ impl Session {
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features();
-        if options.memory_limit.is_some() {
+        if pool_size.is_some() {
             state = state.with_physical_optimizer_rule(Arc::new(spilling_join::SpillableJoins));
         }
         let mut state = state.build();
