@@ -58,9 +58,9 @@ const JOINS: [(&str, &str); 10] = [
     ),
 ];
 
-fn run(sql: &str, limit: Option<&str>) -> (String, String) {
+fn run_on(threads: &str, sql: &str, limit: Option<&str>) -> (String, String) {
     let script = format!("{SETUP}\n{sql};");
-    let mut args = vec!["--format", "csv", "--threads", "2", "-c", &script];
+    let mut args = vec!["--format", "csv", "--threads", threads, "-c", &script];
     if let Some(limit) = limit {
         args.extend(["--memory-limit", limit]);
     }
@@ -72,8 +72,8 @@ fn run(sql: &str, limit: Option<&str>) -> (String, String) {
 #[test]
 fn every_join_type_spills_and_gives_the_unlimited_answer() {
     for (name, sql) in JOINS {
-        let (expected, _) = run(sql, None);
-        let (limited, _) = run(sql, Some("4MB"));
+        let (expected, _) = run_on("2", sql, None);
+        let (limited, _) = run_on("2", sql, Some("4MB"));
         assert_eq!(limited, expected, "{name}");
     }
 }
@@ -81,12 +81,24 @@ fn every_join_type_spills_and_gives_the_unlimited_answer() {
 #[test]
 fn the_joins_really_spill_under_a_small_limit() {
     for (name, sql) in [JOINS[0], JOINS[7]] {
-        assert_spills(name, sql);
+        assert_spills("2", name, sql);
     }
 }
 
-fn assert_spills(name: &str, sql: &str) {
-    let (out, _) = run(&format!("EXPLAIN ANALYZE {sql}"), Some("4MB"));
+/// On one thread DataFusion collects every join's build side whole, which
+/// cannot spill; morsel runs those joins as partitioned ones that can.
+#[test]
+fn on_one_thread_the_joins_spill_too() {
+    for (name, sql) in [JOINS[0], JOINS[2], JOINS[7]] {
+        let (expected, _) = run_on("1", sql, None);
+        let (limited, _) = run_on("1", sql, Some("4MB"));
+        assert_eq!(limited, expected, "{name}");
+        assert_spills("1", name, sql);
+    }
+}
+
+fn assert_spills(threads: &str, name: &str, sql: &str) {
+    let (out, _) = run_on(threads, &format!("EXPLAIN ANALYZE {sql}"), Some("4MB"));
     let join = out
         .lines()
         .find(|l| l.contains("SpillingHashJoinExec"))

@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider};
+use datafusion::common::config::ConfigNonZeroUsize;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{
-    GreedyMemoryPool, MemoryLimit, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
+    MemoryLimit, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
 };
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -139,6 +140,14 @@ impl Session {
             // 10 MB per sort starves the rest of a small pool.
             execution.sort_spill_reservation_bytes =
                 execution.sort_spill_reservation_bytes.min(pool / 32);
+            // A repartition that spills from several inputs at once can
+            // leave its reader waiting on one open file while the batch it
+            // needs is in another and every writer waits on the reader
+            // (apache/datafusion#24883, seen here once as a TPC-H Q18 that
+            // never ended). A file per spilled batch, finished as it is
+            // written, leaves nothing open to wait on.
+            execution.max_spill_file_size_bytes =
+                ConfigNonZeroUsize::try_new(1).expect("1 is not zero");
             // Join dynamic filters assume the join's partitions all report
             // their build sides; a spilling join joins by buckets instead.
             let optimizer = &mut config.options_mut().optimizer;
@@ -152,7 +161,7 @@ impl Session {
         }
         let pool = Arc::new(memory::PeakPool::new(match pool_size {
             Some(size) => Arc::new(TrackConsumersPool::new(
-                GreedyMemoryPool::new(size),
+                memory::HeadroomPool::new(size),
                 NonZeroUsize::new(5).expect("non-zero"),
             )),
             None => Arc::new(UnboundedMemoryPool::default()),

@@ -547,6 +547,12 @@ impl ExecutionPlan for OneShotExec {
 #[derive(Debug, Default)]
 pub struct SpillableJoins;
 
+fn single_partitions(join: &HashJoinExec) -> bool {
+    [join.left(), join.right()]
+        .iter()
+        .all(|side| side.properties().partitioning.partition_count() == 1)
+}
+
 impl PhysicalOptimizerRule for SpillableJoins {
     fn optimize(
         &self,
@@ -564,12 +570,22 @@ impl PhysicalOptimizerRule for SpillableJoins {
                     None => Transformed::no(node),
                 });
             }
-            // A CollectLeft build is small by the planner's estimate and is
-            // shared by all partitions.
-            if *join.partition_mode() != PartitionMode::Partitioned {
-                return Ok(Transformed::no(node));
-            }
-            let spilling = SpillingHashJoinExec::new(&node, join);
+            let spilling = match join.partition_mode() {
+                PartitionMode::Partitioned => SpillingHashJoinExec::new(&node, join),
+                // On one thread every join collects its build side, whatever
+                // its size; with one partition on each side that is the same
+                // join as a partitioned one, which can spill.
+                PartitionMode::CollectLeft if single_partitions(join) => {
+                    SpillingHashJoinExec::from_join(
+                        join.builder()
+                            .with_partition_mode(PartitionMode::Partitioned)
+                            .build()?,
+                    )
+                }
+                // Otherwise a collected build side is small by the planner's
+                // estimate, and shared by all partitions.
+                _ => return Ok(Transformed::no(node)),
+            };
             Ok(Transformed::yes(Arc::new(spilling)))
         })
         .map(|transformed| transformed.data)
