@@ -198,29 +198,41 @@ pub fn pool_size(memory_limit: usize) -> usize {
 }
 
 /// Hands the memory the C allocator kept from earlier statements back to
-/// the system; called before each statement of a session with a memory
-/// limit, whose users care about the process's footprint.
+/// the system when the process holds more than its pool; called before each
+/// statement of a session with a memory limit.
 ///
 /// glibc's malloc raises its trim and mmap thresholds each time it frees a
 /// large block, so freed batches stay on its heaps: all 22 TPC-H SF 1
 /// queries at `--memory-limit 100MB` in one process peaked at 310 MB
 /// resident. Fixing the thresholds with `mallopt` bounds that (212 MB with
 /// both at 4 MB) but costs 12–16% in system time (release build, trim at
-/// 32 MB and mmap at 1 MB: 7.56 s against 6.74 s), which users with memory
-/// to spare should not pay. One `malloc_trim` per statement keeps one
-/// query's leftovers from adding to the next's (210 MB for the same run) at
-/// a cost measured only in a debug build so far: 1.04 ± 0.07 with
-/// `--memory-limit 16GB` against none.
+/// 32 MB and mmap at 1 MB: 7.56 s against 6.74 s). One `malloc_trim` per
+/// statement gives the same footprint (210 MB) but still costs 12% in a
+/// release build with memory to spare (`--memory-limit 16GB`: 7.38 s
+/// against 6.62 s, system time 1.07 → 1.85 s): every query faults back in
+/// the pages the trim gave away. So it trims only a process resident beyond
+/// its pool, which one with memory to spare never is.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn return_freed_memory() {
-    // SAFETY: malloc_trim only releases free pages, under glibc's own lock.
-    unsafe {
-        libc::malloc_trim(0);
+pub fn return_freed_memory(pool_size: usize) {
+    if resident_bytes().is_some_and(|resident| resident > pool_size) {
+        // SAFETY: malloc_trim only releases free pages, under glibc's own lock.
+        unsafe {
+            libc::malloc_trim(0);
+        }
     }
 }
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn resident_bytes() -> Option<usize> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * usize::try_from(page_size).ok()?)
+}
+
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn return_freed_memory() {}
+pub fn return_freed_memory(_pool_size: usize) {}
 
 #[cfg(test)]
 mod tests {

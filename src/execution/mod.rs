@@ -288,8 +288,8 @@ impl Session {
         // Progress must not be read off the previous statement's plan.
         *self.last.lock() = None;
         self.pool.reset_peak();
-        if matches!(self.pool.memory_limit(), MemoryLimit::Finite(_)) {
-            memory::return_freed_memory();
+        if let MemoryLimit::Finite(pool_size) = self.pool.memory_limit() {
+            memory::return_freed_memory(pool_size);
         }
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
