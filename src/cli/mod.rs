@@ -19,9 +19,9 @@ use std::io::{IsTerminal, Read};
 use tokio::runtime::Runtime;
 
 use crate::error::{Error, Result};
-use crate::execution::Session;
+use crate::execution::{Session, memory};
 use crate::tpch;
-use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
+use args::{Args, BenchArgs, BenchCommand, EngineArgs, GenArgs, Input, Task, TpchCommand};
 use runner::Runner;
 
 /// Rows a result shows on a terminal before saying how many it left out.
@@ -59,7 +59,7 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
 
 fn bench_tpch(args: BenchArgs) -> Result<()> {
     let queries = tpch::queries::parse_selection(&args.queries).map_err(Error::Usage)?;
-    let runtime = build_runtime(args.engine.threads)?;
+    let runtime = build_runtime(&args.engine)?;
     let options = tpch::bench::BenchOptions {
         data: args.data,
         queries,
@@ -77,7 +77,7 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
 }
 
 fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
-    let runtime = build_runtime(args.engine.threads)?;
+    let runtime = build_runtime(&args.engine)?;
     let options = args.engine.session_options();
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {
@@ -104,9 +104,14 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
     runner.finish()
 }
 
-fn build_runtime(threads: Option<u16>) -> Result<Runtime> {
+/// The runtime queries run on; under a memory limit its threads share one
+/// allocator arena, which must be settled before they start.
+fn build_runtime(engine: &EngineArgs) -> Result<Runtime> {
+    if engine.memory_limit.is_some() {
+        memory::share_one_allocator_arena();
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = threads {
+    if let Some(threads) = engine.threads {
         builder.worker_threads(threads.into());
     }
     builder

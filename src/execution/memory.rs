@@ -234,6 +234,27 @@ fn resident_bytes() -> Option<usize> {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn return_freed_memory(_pool_size: usize) {}
 
+/// Makes every thread allocate from one glibc arena; called before the
+/// runtime starts when there is a memory limit.
+///
+/// glibc gives each thread that allocates an arena of its own (up to eight
+/// per core: tokio's workers, the threads that read spill files), and each
+/// keeps what the queries that ran on it freed. One process running all 22
+/// TPC-H queries three times peaked at 372 MB resident at SF 1 and 100 MB,
+/// 1.52 GiB at SF 10 and 1 GB, though no single query passed 177 MB and
+/// 949 MB. With one arena: 220 MB and 1.13 GiB, and no slower on 2 threads
+/// (8.09 s against 8.36 s; 123.9 s against 120.6 s).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn share_one_allocator_arena() {
+    // SAFETY: mallopt only changes a malloc setting, under glibc's own lock.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn share_one_allocator_arena() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

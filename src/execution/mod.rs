@@ -7,7 +7,7 @@
 
 pub mod copy;
 pub mod diagnose;
-mod memory;
+pub mod memory;
 mod not_in_join;
 mod progress;
 mod s3_statements;
