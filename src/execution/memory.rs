@@ -240,9 +240,9 @@ pub fn return_freed_memory(_pool_size: usize) {}
 /// glibc gives each thread that allocates an arena of its own (up to eight
 /// per core: tokio's workers, the threads that read spill files), and each
 /// keeps what the queries that ran on it freed. One process running all 22
-/// TPC-H queries three times peaked at 372 MB resident at SF 1 and 100 MB,
-/// 1.52 GiB at SF 10 and 1 GB, though no single query passed 177 MB and
-/// 949 MB. With one arena: 220 MB and 1.13 GiB, and no slower on 2 threads
+/// TPC-H queries three times peaked at 363 MiB resident at SF 1 and 100 MB
+/// (no single query passed 173 MiB), and 1.52 GiB once at SF 10 and 1 GB.
+/// With one arena: 220 MiB and 1.15 GiB, and no slower on 2 threads
 /// (8.09 s against 8.36 s; 123.9 s against 120.6 s).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn share_one_allocator_arena() {
