@@ -42,13 +42,19 @@ impl HeadroomPool {
         }
     }
 
-    /// Where reservations that are not small must stop.
-    fn open_part(&self) -> usize {
-        self.size - self.size / 8
+    /// The last part of the pool, kept for small reservations.
+    fn headroom(&self) -> usize {
+        self.size / 8
     }
 
-    fn is_small(&self, reservation_size: usize) -> bool {
-        reservation_size <= self.size / 32
+    /// The most a reservation may hold and still count as small.
+    fn small(&self) -> usize {
+        self.size / 32
+    }
+
+    /// Where reservations that are not small must stop.
+    fn open_part(&self) -> usize {
+        self.size - self.headroom()
     }
 
     fn refusal(&self, reservation: &MemoryReservation, additional: usize) -> DataFusionError {
@@ -61,8 +67,8 @@ impl HeadroomPool {
             reservation.consumer().name(),
             human_readable_size(reservation.size()),
             human_readable_size(self.size.saturating_sub(self.reserved())),
-            human_readable_size(self.size / 8),
-            human_readable_size(self.size / 32),
+            human_readable_size(self.headroom()),
+            human_readable_size(self.small()),
         ))
     }
 }
@@ -92,7 +98,7 @@ impl MemoryPool for HeadroomPool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
-        let limit = if self.is_small(reservation.size() + additional) {
+        let limit = if reservation.size() + additional <= self.small() {
             self.size
         } else {
             self.open_part()

@@ -2,9 +2,10 @@
 //!
 //! DataFusion 55's `HashJoinExec` keeps its build side in memory and fails
 //! when the pool runs dry. [`SpillingHashJoinExec`] takes the place of a
-//! partitioned hash join when a memory limit is set. It buffers the build
-//! side under a spillable reservation; if that fits, DataFusion's join runs
-//! over the buffered batches as before. If it does not, both sides are cut
+//! partitioned hash join (or, on one thread, a collected one) when a memory
+//! limit is set. It buffers the build side under a spillable reservation;
+//! if that fits, DataFusion's join runs over the buffered batches as
+//! before. If it does not, both sides are cut
 //! into buckets by a hash of the join keys (a seed unlike the repartition
 //! hash, so the buckets really split a partition), written to spill files,
 //! and joined bucket by bucket; a bucket still too big is cut again. Rows
@@ -547,12 +548,6 @@ impl ExecutionPlan for OneShotExec {
 #[derive(Debug, Default)]
 pub struct SpillableJoins;
 
-fn single_partitions(join: &HashJoinExec) -> bool {
-    [join.left(), join.right()]
-        .iter()
-        .all(|side| side.properties().partitioning.partition_count() == 1)
-}
-
 impl PhysicalOptimizerRule for SpillableJoins {
     fn optimize(
         &self,
@@ -598,4 +593,10 @@ impl PhysicalOptimizerRule for SpillableJoins {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+fn single_partitions(join: &HashJoinExec) -> bool {
+    [join.left(), join.right()]
+        .iter()
+        .all(|side| side.properties().partitioning.partition_count() == 1)
 }
