@@ -1,8 +1,10 @@
-//! Errors, one type per layer joined here, and how they read on one line.
+//! morsel's error type and its constructors.
 //!
 //! Every error a user sees is a single line. Errors about SQL carry a
 //! [`Location`] inside the statement so a script runner can turn it into
-//! `FILE:LINE:COL`.
+//! `FILE:LINE:COL`. Turning an engine (DataFusion) error into one of these
+//! is the session's diagnosis, not this module's: the layers below the
+//! session speak DataFusion's errors.
 
 use std::fmt;
 use std::io;
@@ -77,17 +79,19 @@ impl Error {
         matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 
+    /// A file morsel itself failed to read or write.
+    pub fn file(path: impl AsRef<std::path::Path>, source: io::Error) -> Self {
+        Error::File {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+
     pub fn query(message: impl Into<String>) -> Self {
         Error::Query {
             message: message.into(),
             location: None,
         }
-    }
-}
-
-impl From<datafusion::error::DataFusionError> for Error {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        crate::execution::diagnose::describe(&e)
     }
 }
 

@@ -24,11 +24,11 @@ use datafusion::datasource::listing::{
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::object_store::ObjectStoreExt;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::execution::diagnose;
-use crate::storage;
+use crate::storage::{self, display_path};
 
 /// The file formats morsel reads, with how each is spelled in a file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,12 +244,24 @@ pub async fn name_bad_file(
         let Ok(bytes) = bytes.bytes().await else {
             continue;
         };
-        if let Some(problem) = diagnose::check_parquet(bytes) {
-            let path = diagnose::display_path(url.object_store().as_str(), file.location.as_ref());
+        if let Some(problem) = check_parquet(bytes) {
+            let path = display_path(url.object_store().as_str(), file.location.as_ref());
             return DataFusionError::Execution(format!("{path}{problem}"));
         }
     }
     error
+}
+
+/// `": problem"` when `bytes` is not a readable Parquet file.
+pub fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
+    let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
+        Ok(reader) => reader,
+        Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
+    };
+    reader
+        .into_iter()
+        .find_map(|batch| batch.err())
+        .map(|e| format!(": corrupt Parquet data: {e}"))
 }
 
 /// The format of the first data file under `url`.
@@ -313,7 +325,7 @@ pub struct TableInfo {
 }
 
 /// What `\d` shows about a table; `None` for tables that are not over files.
-pub fn describe(provider: &dyn TableProvider) -> Option<TableInfo> {
+pub fn table_info(provider: &dyn TableProvider) -> Option<TableInfo> {
     let table = provider.downcast_ref::<ListingTable>()?;
     let options = table.options();
     let location = table

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::execution::SessionOptions;
 use crate::output::Format;
+use crate::session::EngineOptions;
 use crate::tpch::datagen::{Codec, GenFormat};
 
 #[derive(Debug, Parser)]
@@ -172,8 +172,8 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
-    pub fn session_options(&self) -> SessionOptions {
-        SessionOptions {
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
             threads: self.threads.map(usize::from),
             memory_limit: self.memory_limit,
             temp_dir: self.temp_dir.clone(),
@@ -182,6 +182,24 @@ impl EngineArgs {
         }
     }
 }
+
+/// clap reads the library's choice enums by the names they give themselves
+/// (`ALL` and `name()`), so clap stays in the front end.
+macro_rules! value_enum {
+    ($($choice:ty),*) => {$(
+        impl clap::ValueEnum for $choice {
+            fn value_variants<'a>() -> &'a [Self] {
+                &<$choice>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.name()))
+            }
+        }
+    )*};
+}
+
+value_enum!(Format, GenFormat, Codec);
 
 /// Where batch SQL comes from, in the order given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,12 +16,10 @@ pub mod script;
 
 use std::io::{IsTerminal, Read};
 
-use tokio::runtime::Runtime;
-
 use crate::error::{Error, Result};
-use crate::execution::{Session, memory};
+use crate::session::{self, Session};
 use crate::tpch;
-use args::{Args, BenchArgs, BenchCommand, EngineArgs, GenArgs, Input, Task, TpchCommand};
+use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
 use runner::Runner;
 
 /// Rows a result shows on a terminal before saying how many it left out.
@@ -54,18 +52,18 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
         row_group_rows: args.row_group_rows as usize,
         threads,
     };
-    tpch::datagen::generate(&options, args.profile)
+    tpch::generate(&options, args.profile)
 }
 
 fn bench_tpch(args: BenchArgs) -> Result<()> {
     let queries = tpch::queries::parse_selection(&args.queries).map_err(Error::Usage)?;
-    let runtime = build_runtime(&args.engine)?;
+    let runtime = session::tokio_runtime(&args.engine.engine_options())?;
     let options = tpch::bench::BenchOptions {
         data: args.data,
         queries,
         iterations: args.iterations,
         warmup: args.warmup,
-        session: args.engine.session_options(),
+        session: args.engine.engine_options(),
         json: args.json,
         verify: args.verify,
     };
@@ -77,8 +75,8 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
 }
 
 fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
-    let runtime = build_runtime(&args.engine)?;
-    let options = args.engine.session_options();
+    let options = args.engine.engine_options();
+    let runtime = session::tokio_runtime(&options)?;
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {
         runtime.block_on(register(&session, dir))?;
@@ -104,27 +102,11 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
     runner.finish()
 }
 
-/// The runtime queries run on; under a memory limit its threads share one
-/// allocator arena, which must be settled before they start.
-fn build_runtime(engine: &EngineArgs) -> Result<Runtime> {
-    if engine.memory_limit.is_some() {
-        memory::share_one_allocator_arena();
-    }
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = engine.threads {
-        builder.worker_threads(threads.into());
-    }
-    builder
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))
-}
-
 /// Registers the data directory, warning about tables that cannot be opened.
 async fn register(session: &Session, dir: &str) -> Result<()> {
     for found in session.register_directory(dir).await? {
         if let Err(e) = found.table {
-            eprintln!("warning: table {} skipped: {}", found.name, Error::from(e));
+            eprintln!("warning: table {} skipped: {e}", found.name);
         }
     }
     Ok(())
@@ -136,10 +118,7 @@ async fn run_batch(runner: &mut Runner<'_>, inputs: Vec<Input>, keep_going: bool
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|source| Error::File {
-                path: "<stdin>".into(),
-                source,
-            })?;
+            .map_err(|source| Error::file("<stdin>", source))?;
         vec![("<stdin>".to_string(), text)]
     } else {
         inputs

@@ -2,7 +2,7 @@
 //!
 //! It stays hidden for the first half second, so quick statements never
 //! flicker, then shows the share of input done (see
-//! `execution::progress`), rows scanned, elapsed time and an ETA, redrawn ten
+//! `session::progress`), rows scanned, elapsed time and an ETA, redrawn ten
 //! times a second. It is cleared before the first result row is printed, and
 //! when the statement ends or is cancelled.
 
@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::execution::{ResultSink, Session};
+use crate::session::{ResultSink, Session};
 
 const DELAY: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(100);

@@ -85,13 +85,8 @@ fn refresh_completions(runtime: &Runtime, runner: &Runner<'_>, names: &Mutex<Nam
     };
     fresh.functions.sort();
     for table in session.table_names() {
-        if let Ok(provider) = runtime.block_on(session.table(&table)) {
-            let columns = provider
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
+        if let Ok(schema) = runtime.block_on(session.table_schema(&table)) {
+            let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
             fresh.tables.insert(table, columns);
         }
     }

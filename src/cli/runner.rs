@@ -20,12 +20,10 @@ use super::command::{Command, help_text};
 use super::pager;
 use super::progress::{ProgressBarSink, StatementBar};
 use super::script::{self, Piece};
-use crate::catalog;
 use crate::error::{Error, Location, Result};
-use crate::execution::{ResultSink, Session, Summary};
 use crate::output::plan_graph::{GraphFormat, PlanGraph};
 use crate::output::{self, Format, Layout};
-use crate::storage::human_bytes;
+use crate::session::{ResultSink, Session, Summary};
 
 /// Whether to keep reading after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +92,7 @@ impl<'s> Runner<'s> {
             None => self.print_to_screen(sql).await?,
         };
         if self.timing && !self.quiet {
-            eprintln!("{}", timing_line(&summary));
+            eprintln!("{summary}");
         }
         Ok(())
     }
@@ -244,7 +242,7 @@ impl<'s> Runner<'s> {
     async fn list_tables(&mut self) -> Result<()> {
         let mut columns: [Vec<String>; 4] = Default::default();
         for name in self.session.table_names() {
-            let info = catalog::describe(self.session.table(&name).await?.as_ref());
+            let info = self.session.table_info(&name).await?;
             let (location, format, partitions) = match info {
                 Some(i) => (i.location, i.format, i.partitions.join(", ")),
                 None => (String::new(), String::new(), String::new()),
@@ -257,7 +255,7 @@ impl<'s> Runner<'s> {
     }
 
     async fn describe(&mut self, name: &str) -> Result<()> {
-        let schema = self.session.table(name).await?.schema();
+        let schema = self.session.table_schema(name).await?;
         let mut columns: [Vec<String>; 3] = Default::default();
         for field in schema.fields() {
             columns[0].push(field.name().clone());
@@ -299,38 +297,6 @@ impl<'s> Runner<'s> {
     }
 }
 
-/// `3 rows in 0.084 s (7 requests, 12.3 KiB read; peak memory 85.2 MiB, spilled 1.2 GiB)`
-fn timing_line(summary: &Summary) -> String {
-    let mut details = Vec::new();
-    if summary.io.requests > 0 {
-        details.push(summary.io.to_string());
-    }
-    let mut memory = Vec::new();
-    if summary.peak_memory > 0 {
-        memory.push(format!(
-            "peak memory {}",
-            human_bytes(summary.peak_memory as u64)
-        ));
-    }
-    if summary.spilled > 0 {
-        memory.push(format!("spilled {}", human_bytes(summary.spilled as u64)));
-    }
-    if !memory.is_empty() {
-        details.push(memory.join(", "));
-    }
-    let details = if details.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", details.join("; "))
-    };
-    format!(
-        "{} row{} in {:.3} s{details}",
-        summary.rows,
-        if summary.rows == 1 { "" } else { "s" },
-        summary.elapsed.as_secs_f64()
-    )
-}
-
 /// Runs a statement that Ctrl-C cancels, with a progress bar if asked.
 async fn run_shown(
     session: &Session,
@@ -368,10 +334,7 @@ async fn run_cancellable(
 fn write_plan_graph(plan: &Arc<dyn ExecutionPlan>, analyzed: bool, path: &Path) -> Result<()> {
     let format = GraphFormat::from_path(path)?;
     let text = PlanGraph::from_plan(plan, analyzed).render(format)?;
-    std::fs::write(path, text).map_err(|source| Error::File {
-        path: path.display().to_string(),
-        source,
-    })?;
+    std::fs::write(path, text).map_err(|source| Error::file(path, source))?;
     eprintln!("plan written to {}", path.display());
     Ok(())
 }
@@ -405,10 +368,7 @@ fn located_message(name: &str, start: Location, error: &Error) -> String {
 }
 
 pub fn read_script(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| Error::File {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| Error::file(path, source))
 }
 
 /// An output file that appears only when complete.
@@ -430,10 +390,7 @@ impl OutputFile {
             file_name.unwrap_or_default(),
             std::process::id()
         ));
-        let file = File::create(&temp).map_err(|source| Error::File {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = File::create(&temp).map_err(|source| Error::file(path, source))?;
         Ok(Self {
             writer: BufWriter::new(file),
             temp,
@@ -442,10 +399,7 @@ impl OutputFile {
     }
 
     fn commit(mut self) -> Result<()> {
-        let io = |source| Error::File {
-            path: self.path.display().to_string(),
-            source,
-        };
+        let io = |source| Error::file(&self.path, source);
         self.writer.flush().map_err(io)?;
         std::fs::rename(&self.temp, &self.path).map_err(io)
     }

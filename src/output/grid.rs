@@ -13,7 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::{Format, Layout};
-use crate::execution::ResultSink;
+use crate::session::ResultSink;
 
 /// Narrowest a squeezed column gets: one character and the ellipsis.
 const MIN_COLUMN_WIDTH: usize = 2;

@@ -19,12 +19,12 @@ use datafusion::arrow::json::{Writer as JsonWriter, WriterBuilder as JsonWriterB
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::execution::ResultSink;
+use crate::session::ResultSink;
 
 pub use grid::Grid;
 
 /// The output formats, as named by `--format` and `\format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Csv,
@@ -44,7 +44,8 @@ impl Format {
         Format::Markdown,
     ];
 
-    fn name(self) -> &'static str {
+    /// As `--format` and `\format` name it.
+    pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Csv => "csv",

@@ -4,12 +4,12 @@
 //! the server's XML body. A user needs the gist: which URL, and whether the
 //! bucket is missing, the credentials are wrong or the server is unreachable.
 
-/// [`explain`] for failures of requests over the network; `None` for local
+/// [`store_error_message`] for failures of requests over the network; `None` for local
 /// files, whose errors already say what happened.
-pub fn explain_remote(error: &object_store::Error) -> Option<String> {
+pub fn remote_error_message(error: &object_store::Error) -> Option<String> {
     let text = error.to_string();
     (text.contains("http://") || text.contains("https://") || error_is_s3(error))
-        .then(|| explain(error))
+        .then(|| store_error_message(error))
 }
 
 fn error_is_s3(error: &object_store::Error) -> bool {
@@ -17,7 +17,7 @@ fn error_is_s3(error: &object_store::Error) -> bool {
 }
 
 /// What went wrong, in a line, with the request's URL when there was one.
-pub fn explain(error: &object_store::Error) -> String {
+pub fn store_error_message(error: &object_store::Error) -> String {
     let text = error.to_string();
     let url = request_url(&text);
     let what = match xml_tag(&text, "Code") {

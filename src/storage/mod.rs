@@ -14,7 +14,7 @@ mod s3;
 pub mod settings;
 
 pub use counting::{IoCounts, IoStats, human_bytes};
-pub use errors::{explain, explain_remote};
+pub use errors::{remote_error_message, store_error_message};
 pub use settings::{S3Key, S3Settings};
 
 use std::collections::HashMap;
@@ -211,4 +211,12 @@ pub fn s3_bucket(location: &str) -> Option<&str> {
 
 pub fn is_remote(location: &str) -> bool {
     location.contains("://") && !location.starts_with("file://")
+}
+
+/// A location as a user wrote it: local files as a path, not a `file://` URL.
+pub fn display_path(store: &str, location: &str) -> String {
+    match store {
+        "file:///" => format!("/{location}"),
+        _ => format!("{store}{location}"),
+    }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{queries, verify};
 use crate::error::{Error, Result};
-use crate::execution::{Collected, Session, SessionOptions};
+use crate::session::{Collected, EngineOptions, Session};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -23,7 +23,7 @@ pub struct BenchOptions {
     pub queries: Vec<usize>,
     pub iterations: usize,
     pub warmup: usize,
-    pub session: SessionOptions,
+    pub session: EngineOptions,
     pub json: Option<PathBuf>,
     /// `Some(None)`: built-in answers; `Some(Some(dir))`: `dir/qNN.csv`.
     pub verify: Option<Option<PathBuf>>,
@@ -88,10 +88,7 @@ pub async fn run(options: &BenchOptions) -> Result<bool> {
     print_table(&report);
     if let Some(path) = &options.json {
         let text = serde_json::to_string_pretty(&report).expect("serialisable");
-        std::fs::write(path, text + "\n").map_err(|source| Error::File {
-            path: path.display().to_string(),
-            source,
-        })?;
+        std::fs::write(path, text + "\n").map_err(|source| Error::file(path, source))?;
     }
     Ok(report.queries.iter().all(|q| q.error.is_none()))
 }

@@ -5,9 +5,10 @@
 //! into its own file batch by batch, so memory stays at a few row groups per
 //! thread whatever the scale factor. A table's files are written into a
 //! hidden directory and renamed into `OUT/TABLE/` when all are complete.
-//! For an `s3://` destination each finished file is uploaded into the same
-//! hidden layout in the bucket and its local copy removed, so the local disk
-//! holds one file per thread (see `upload`).
+//! For an `s3://` destination `upload` calls [`generate_into`] with a
+//! callback that uploads each finished file into the same hidden layout in
+//! the bucket and removes its local copy, so the local disk holds one file
+//! per thread.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -34,14 +35,14 @@ use tpchgen_arrow::{
 use crate::error::{Error, Result};
 
 /// File format of the generated tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenFormat {
     Parquet,
     Csv,
 }
 
 /// Parquet compression codecs offered by `--compression`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     None,
     Snappy,
@@ -49,7 +50,31 @@ pub enum Codec {
     Zstd,
 }
 
+impl GenFormat {
+    pub const ALL: [GenFormat; 2] = [GenFormat::Parquet, GenFormat::Csv];
+
+    /// As `--format` names it, and the generated files' extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            GenFormat::Parquet => "parquet",
+            GenFormat::Csv => "csv",
+        }
+    }
+}
+
 impl Codec {
+    pub const ALL: [Codec; 4] = [Codec::None, Codec::Snappy, Codec::Lz4, Codec::Zstd];
+
+    /// As `--compression` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Snappy => "snappy",
+            Codec::Lz4 => "lz4",
+            Codec::Zstd => "zstd",
+        }
+    }
+
     fn parquet(self) -> Compression {
         match self {
             Codec::None => Compression::UNCOMPRESSED,
@@ -181,17 +206,6 @@ struct Job {
 /// Called with each finished file and its path relative to the output root.
 pub type PartDone<'a> = dyn Fn(&Path, &Path) -> Result<()> + Sync + 'a;
 
-/// Generates every table into `options.out`.
-pub fn generate(options: &GenOptions, profile: Option<String>) -> Result<()> {
-    if !options.scale_factor.is_finite() || options.scale_factor <= 0.0 {
-        return Err(Error::Usage("--sf must be greater than 0".into()));
-    }
-    if crate::storage::is_remote(&options.out) {
-        return super::upload::generate_remote(options, profile);
-    }
-    generate_into(options, Path::new(&options.out), &|_, _| Ok(()))
-}
-
 /// Generates every table into the local directory `out`, telling `done`
 /// about each file when it is complete.
 pub fn generate_into(options: &GenOptions, out: &Path, done: &PartDone) -> Result<()> {
@@ -201,7 +215,7 @@ pub fn generate_into(options: &GenOptions, out: &Path, done: &PartDone) -> Resul
         .collect();
     for (_, dir) in &staging {
         let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
     }
     let result = write_all(options, out, &staging, done).and_then(|()| publish(out, &staging));
     for (_, dir) in &staging {
@@ -278,12 +292,9 @@ fn write_part(
     dir: &Path,
     progress: &ProgressBar,
 ) -> Result<PathBuf> {
-    let extension = match options.format {
-        GenFormat::Parquet => "parquet",
-        GenFormat::Csv => "csv",
-    };
+    let extension = options.format.name();
     let path = dir.join(format!("part-{}.{extension}", job.part - 1));
-    let file = File::create(&path).map_err(|e| file_error(&path, e))?;
+    let file = File::create(&path).map_err(|e| Error::file(&path, e))?;
     let reader = job
         .table
         .reader(options.scale_factor, job.part as i32, job.parts as i32);
@@ -309,9 +320,9 @@ fn write_part(
     for batch in reader {
         let batch = batch.map_err(|e| Error::query(e.to_string()))?;
         progress.inc(batch.num_rows() as u64);
-        sink.write(&batch).map_err(|e| file_error(&path, e))?;
+        sink.write(&batch).map_err(|e| Error::file(&path, e))?;
     }
-    sink.finish().map_err(|e| file_error(&path, e))?;
+    sink.finish().map_err(|e| Error::file(&path, e))?;
     Ok(path)
 }
 
@@ -347,16 +358,9 @@ fn publish(out: &Path, staging: &[(Table, PathBuf)]) -> Result<()> {
     for (table, dir) in staging {
         let target = out.join(table.name());
         if target.exists() {
-            std::fs::remove_dir_all(&target).map_err(|e| file_error(&target, e))?;
+            std::fs::remove_dir_all(&target).map_err(|e| Error::file(&target, e))?;
         }
-        std::fs::rename(dir, &target).map_err(|e| file_error(&target, e))?;
+        std::fs::rename(dir, &target).map_err(|e| Error::file(&target, e))?;
     }
     Ok(())
-}
-
-fn file_error(path: &Path, source: std::io::Error) -> Error {
-    Error::File {
-        path: path.display().to_string(),
-        source,
-    }
 }

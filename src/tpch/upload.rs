@@ -22,7 +22,7 @@ use object_store::path::Path;
 
 use super::datagen::{GenOptions, TABLES, generate_into, staging_name};
 use crate::error::{Error, Result};
-use crate::storage::ObjectStores;
+use crate::storage::{ObjectStores, store_error_message};
 
 /// S3 parts must be at least 5 MiB, except the last.
 const UPLOAD_PART_BYTES: usize = 16 * 1024 * 1024;
@@ -50,16 +50,10 @@ pub fn generate_remote(options: &GenOptions, profile: Option<String>) -> Result<
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
     let local = std::env::temp_dir().join(format!("morsel-gen-{}", std::process::id()));
-    std::fs::create_dir_all(&local).map_err(|source| Error::File {
-        path: local.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(&local).map_err(|source| Error::file(&local, source))?;
     let upload = |file: &LocalPath, relative: &LocalPath| {
         runtime.block_on(remote.upload(file, relative))?;
-        std::fs::remove_file(file).map_err(|source| Error::File {
-            path: file.display().to_string(),
-            source,
-        })
+        std::fs::remove_file(file).map_err(|source| Error::file(file, source))
     };
     let result =
         generate_into(options, &local, &upload).and_then(|()| runtime.block_on(remote.publish()));
@@ -87,7 +81,7 @@ impl Remote {
     }
 
     fn error(&self, e: object_store::Error) -> Error {
-        Error::query(format!("{}: {}", self.display, crate::storage::explain(&e)))
+        Error::query(format!("{}: {}", self.display, store_error_message(&e)))
     }
 
     async fn upload(&self, file: &LocalPath, relative: &LocalPath) -> Result<()> {
@@ -109,10 +103,7 @@ impl Remote {
 
     /// Streams `file` into an upload, a few parts in flight at a time.
     async fn send(&self, file: &LocalPath, writer: &mut WriteMultipart) -> Result<()> {
-        let file_error = |source| Error::File {
-            path: file.display().to_string(),
-            source,
-        };
+        let file_error = |source| Error::file(file, source);
         let mut source = std::fs::File::open(file).map_err(file_error)?;
         let mut buffer = vec![0; UPLOAD_PART_BYTES];
         loop {

@@ -15,12 +15,13 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::object_store::ObjectStoreExt;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::parser::ParserError;
 
+use crate::catalog::check_parquet;
 use crate::error::{Error, Location};
+use crate::storage::{self, display_path};
 
 /// A one-line [`Error`] for a DataFusion error, with its SQL position if known.
 pub fn describe(e: &DataFusionError) -> Error {
@@ -197,11 +198,11 @@ fn remote_store_error(error: &DataFusionError) -> Option<String> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(store_error) = e.downcast_ref::<object_store::Error>() {
-            return crate::storage::explain_remote(store_error);
+            return storage::remote_error_message(store_error);
         }
         if let Some(DataFusionError::ObjectStore(store_error)) = e.downcast_ref::<DataFusionError>()
         {
-            return crate::storage::explain_remote(store_error);
+            return storage::remote_error_message(store_error);
         }
         current = e.source();
     }
@@ -371,22 +372,138 @@ fn header_differs(header: &str, delimiter: u8, scan: &FileScanConfig) -> Option<
     })
 }
 
-/// `": problem"` when `bytes` is not a readable Parquet file.
-pub(crate) fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
-    let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
-        Ok(reader) => reader,
-        Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
-    };
-    reader
-        .into_iter()
-        .find_map(|batch| batch.err())
-        .map(|e| format!(": corrupt Parquet data: {e}"))
-}
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::error::ArrowError;
+    use datafusion::sql::sqlparser::parser::ParserError;
 
-/// Local files are shown as a path, not as a `file://` URL.
-pub(crate) fn display_path(store: &str, location: &str) -> String {
-    match store {
-        "file:///" => format!("/{location}"),
-        _ => format!("{store}{location}"),
+    use super::*;
+
+    fn message(error: &Error) -> String {
+        error.to_string()
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line_with_its_position() {
+        let e = DataFusionError::SQL(
+            Box::new(ParserError::ParserError(
+                "Expected: end of statement, found: FORM at Line: 2, Column: 10".into(),
+            )),
+            None,
+        );
+        let error = describe(&e);
+        assert_eq!(
+            message(&error),
+            "syntax error: Expected: end of statement, found: FORM"
+        );
+        assert_eq!(
+            error.location(),
+            Some(Location {
+                line: 2,
+                column: 10
+            })
+        );
+    }
+
+    #[test]
+    fn a_misspelled_table_gets_the_closest_name() {
+        let tables = ["events".to_string(), "sales".to_string()];
+        let error = with_table_suggestion(Error::query("table 'evnts' not found"), &tables);
+        assert_eq!(
+            message(&error),
+            "table 'evnts' not found; did you mean 'events'?"
+        );
+        let error = with_table_suggestion(Error::query("table 'zzzzzz' not found"), &tables);
+        assert_eq!(message(&error), "table 'zzzzzz' not found");
+    }
+
+    #[test]
+    fn closest_takes_only_names_near_enough_to_be_typos() {
+        let names = ["lineitem".to_string(), "orders".to_string()];
+        assert_eq!(closest("LINEITM", &names), Some("lineitem"));
+        assert_eq!(closest("ordrs", &names), Some("orders"));
+        assert_eq!(closest("customer", &names), None);
+    }
+
+    #[test]
+    fn engine_prefixes_and_line_breaks_are_dropped() {
+        let e = DataFusionError::Plan(
+            "No field named amout.\n  Valid fields are datafusion.public.events.amount.".into(),
+        );
+        assert_eq!(
+            message(&describe(&e)),
+            "No field named amout.; Valid fields are events.amount."
+        );
+    }
+
+    #[test]
+    fn a_refused_reservation_reads_as_out_of_memory() {
+        let e = DataFusionError::ResourcesExhausted(
+            "Failed to allocate additional 257.4 KB for FinalHashAggregateStream[1] with 0.0 B \
+             already allocated for this reservation - 1.0 MB remain available for the total \
+             memory pool: headroom(used: 74.0 MB, pool_size: 75.0 MB)"
+                .into(),
+        );
+        assert_eq!(
+            message(&describe(&e)),
+            "out of memory: FinalHashAggregateStream[1] needed 257.4 KB more and cannot spill; \
+             the pool (75.0 MB, three quarters of --memory-limit) is full: raise --memory-limit"
+        );
+    }
+
+    #[test]
+    fn full_spill_space_names_the_flag() {
+        let e = DataFusionError::ResourcesExhausted(
+            "The used disk space during the spilling process has exceeded the allowable limit \
+             of 64.0 KB. Please try increasing the config: `max_temp_directory_size`."
+                .into(),
+        );
+        assert_eq!(
+            message(&describe(&e)),
+            "the spill files outgrew --max-temp-size (64.0 KB); raise it or free disk space"
+        );
+    }
+
+    #[test]
+    fn a_csv_error_while_inferring_names_the_file_and_line() {
+        let e = DataFusionError::Context(
+            "Error when processing CSV file data/bad.csv".into(),
+            Box::new(DataFusionError::ArrowError(
+                Box::new(ArrowError::CsvError(
+                    "incorrect number of fields for line 4, expected 3 got 2 at line 4".into(),
+                )),
+                None,
+            )),
+        );
+        assert_eq!(
+            message(&describe(&e)),
+            "/data/bad.csv:4: incorrect number of fields for line 4, expected 3 got 2"
+        );
+    }
+
+    #[test]
+    fn a_failed_s3_request_is_explained_without_its_xml() {
+        let source = "Error performing GET http://127.0.0.1:9/b/k in 1ms - Server returned \
+                      non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket</Code>\
+                      <Message>The specified bucket does not exist</Message></Error>";
+        let e = DataFusionError::ObjectStore(Box::new(object_store::Error::Generic {
+            store: "S3",
+            source: source.into(),
+        }));
+        let text = message(&describe(&e));
+        assert!(text.starts_with("bucket does not exist"), "{text}");
+        assert!(!text.contains("<Error>"), "{text}");
+    }
+
+    #[test]
+    fn only_read_errors_are_worth_re_reading_files_for() {
+        let csv = DataFusionError::ArrowError(
+            Box::new(ArrowError::CsvError("incorrect number of fields".into())),
+            None,
+        );
+        assert!(worth_locating(&csv));
+        assert!(!worth_locating(&DataFusionError::Plan(
+            "no such column".into()
+        )));
     }
 }

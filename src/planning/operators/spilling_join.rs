@@ -11,8 +11,8 @@
 //! and joined bucket by bucket; a bucket still too big is cut again. Rows
 //! can only match within their bucket, so every join type that DataFusion's
 //! join runs per key gives the same result. Null-aware anti joins (`NOT IN`)
-//! depend on their whole subquery; [`super::not_in_join`] reduces them to a
-//! plain anti join that this one can run.
+//! depend on their whole subquery; the `spillable_not_in` rule reduces them
+//! to a plain anti join that this one can run.
 //!
 //! Reusing `HashJoinExec` for each bucket keeps join semantics (outer, semi,
 //! anti, filters, projections) exactly DataFusion's.
@@ -24,9 +24,8 @@ use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
 use datafusion::arrow::compute::take_record_batch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::config::ConfigOptions;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SpillFile;
 use datafusion::execution::memory_pool::{
@@ -35,9 +34,8 @@ use datafusion::execution::memory_pool::{
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalExprRef};
-use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
+use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, SpillMetrics,
 };
@@ -52,8 +50,6 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
-
-use super::not_in_join;
 
 const RECOMPUTE: ReplaceChildrenOptions =
     ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute);
@@ -541,62 +537,4 @@ impl ExecutionPlan for OneShotExec {
             stream,
         )))
     }
-}
-
-/// The physical optimizer rule that puts [`SpillingHashJoinExec`] in place
-/// of partitioned hash joins; added to sessions with a memory limit.
-#[derive(Debug, Default)]
-pub struct SpillableJoins;
-
-impl PhysicalOptimizerRule for SpillableJoins {
-    fn optimize(
-        &self,
-        plan: Arc<dyn ExecutionPlan>,
-        config: &ConfigOptions,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(join) = node.downcast_ref::<HashJoinExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            if join.null_aware {
-                let partitions = config.execution.target_partitions;
-                return Ok(match not_in_join::rewrite(join, partitions)? {
-                    Some(rewritten) => Transformed::yes(rewritten),
-                    None => Transformed::no(node),
-                });
-            }
-            let spilling = match join.partition_mode() {
-                PartitionMode::Partitioned => SpillingHashJoinExec::new(&node, join),
-                // On one thread every join collects its build side, whatever
-                // its size; with one partition on each side that is the same
-                // join as a partitioned one, which can spill.
-                PartitionMode::CollectLeft if single_partitions(join) => {
-                    SpillingHashJoinExec::from_join(
-                        join.builder()
-                            .with_partition_mode(PartitionMode::Partitioned)
-                            .build()?,
-                    )
-                }
-                // Otherwise a collected build side is small by the planner's
-                // estimate, and shared by all partitions.
-                _ => return Ok(Transformed::no(node)),
-            };
-            Ok(Transformed::yes(Arc::new(spilling)))
-        })
-        .map(|transformed| transformed.data)
-    }
-
-    fn name(&self) -> &str {
-        "spillable_joins"
-    }
-
-    fn schema_check(&self) -> bool {
-        true
-    }
-}
-
-fn single_partitions(join: &HashJoinExec) -> bool {
-    [join.left(), join.right()]
-        .iter()
-        .all(|side| side.properties().partitioning.partition_count() == 1)
 }

@@ -77,10 +77,7 @@ fn stage_local(mut copy: CopyToStatement) -> Result<(CopyToStatement, LocalStage
         _ => PathBuf::from("."),
     };
     let dir = parent.join(unique_staging_name());
-    std::fs::create_dir_all(&dir).map_err(|source| Error::File {
-        path: dir.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|source| Error::file(&dir, source))?;
     let staged = dir.join(&name);
     copy.target = staged.display().to_string();
     if is_dir {
@@ -107,10 +104,8 @@ fn unique_staging_name() -> String {
 
 impl LocalStaged {
     fn commit(self) -> Result<()> {
-        move_into_place(&self.staged, &self.destination).map_err(|source| Error::File {
-            path: self.destination.display().to_string(),
-            source,
-        })
+        move_into_place(&self.staged, &self.destination)
+            .map_err(|source| Error::file(&self.destination, source))
     }
 }
 
@@ -222,7 +217,11 @@ impl RemoteStaged {
     }
 
     fn error(&self, e: &object_store::Error) -> Error {
-        Error::query(format!("{}: {}", self.target, storage::explain(e)))
+        Error::query(format!(
+            "{}: {}",
+            self.target,
+            storage::store_error_message(e)
+        ))
     }
 }
 

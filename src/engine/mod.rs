@@ -1,0 +1,304 @@
+//! The engine: what a session runs its statements on.
+//!
+//! An [`Engine`] owns DataFusion's context — its configuration, its runtime
+//! (memory pool, spill directories, object stores), morsel's catalog and
+//! optimizer rules — and offers the session what it needs of it: parse,
+//! plan, carry out, execute, register tables, read settings. It speaks
+//! DataFusion's errors; the session turns them into morsel's one-line ones.
+//! [`Engine::local`] runs on this machine's cores; a cluster engine is the
+//! next constructor, behind the same methods.
+
+pub mod memory;
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::catalog::{DynamicFileCatalog, TableProvider};
+use datafusion::common::config::ConfigNonZeroUsize;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{
+    MemoryLimit, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
+};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement;
+
+use crate::catalog::{self, Discovered, MorselTableFactory, MorselUrlTables};
+use crate::planning;
+use crate::storage::{IoCounts, ObjectStores, S3Key};
+
+/// How the engine is set up; fixed for the life of a session.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Partitions (and so cores) a query runs on; `None` for all cores.
+    pub threads: Option<usize>,
+    /// Bytes the process should stay within (`--memory-limit`); the pool
+    /// gets [`memory::pool_size`] of them. `None` for no limit.
+    pub memory_limit: Option<usize>,
+    /// Where operators spill; `None` for the OS temp directory.
+    pub temp_dir: Option<PathBuf>,
+    /// The AWS profile chosen with `--profile`.
+    pub profile: Option<String>,
+    /// Most bytes of spill files at once; `None` for DataFusion's default.
+    pub max_temp_size: Option<u64>,
+}
+
+/// A DataFusion context with morsel's catalog, stores, pool and rules.
+pub struct Engine {
+    ctx: SessionContext,
+    stores: Arc<ObjectStores>,
+    pool: Arc<memory::PeakPool>,
+}
+
+impl Engine {
+    /// DataFusion on this machine: `options.threads` partitions, a pool of
+    /// [`memory::pool_size`] of the memory limit, spills to `temp_dir`.
+    pub fn local(options: &EngineOptions) -> Result<Self> {
+        let stores = Arc::new(ObjectStores::new(options.profile.clone()));
+        let pool_size = options.memory_limit.map(memory::pool_size);
+        let pool = Arc::new(memory::PeakPool::new(limited_pool(pool_size)));
+        let mut state = SessionStateBuilder::new()
+            .with_config(session_config(options.threads, pool_size))
+            .with_runtime_env(runtime_env(options, &stores, &pool)?)
+            .with_default_features();
+        for rule in planning::physical_rules(pool_size.is_some()) {
+            state = state.with_physical_optimizer_rule(rule);
+        }
+        let ctx = with_morsel_catalog(state.build(), &stores);
+        Ok(Self { ctx, stores, pool })
+    }
+
+    /// The DataFusion context, for what reads plans and files beside the
+    /// engine (diagnosis re-reads the files of a failed scan).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The session's object stores: S3 settings, staged writes, I/O counts.
+    pub fn stores(&self) -> &ObjectStores {
+        &self.stores
+    }
+
+    pub fn io_counts(&self) -> IoCounts {
+        self.stores.stats()
+    }
+
+    /// Readies the pool for the next statement: a fresh peak, and under a
+    /// limit the allocator's freed memory handed back.
+    pub fn begin_statement(&self) {
+        self.pool.reset_peak();
+        if let MemoryLimit::Finite(pool_size) = self.pool.memory_limit() {
+            memory::return_freed_memory(pool_size);
+        }
+    }
+
+    /// The most the pool held since [`Engine::begin_statement`].
+    pub fn peak_memory(&self) -> usize {
+        self.pool.peak()
+    }
+
+    /// One statement of SQL, parsed in the session's dialect.
+    pub fn parse(&self, sql: &str) -> Result<Statement> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        state.sql_to_statement(sql, &dialect)
+    }
+
+    /// The logical plan of a parsed statement.
+    pub async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {
+        self.ctx.state().statement_to_plan(statement).await
+    }
+
+    /// The logical plan of a query's text.
+    pub async fn logical_plan_of_sql(&self, sql: &str) -> Result<LogicalPlan> {
+        self.ctx.state().create_logical_plan(sql).await
+    }
+
+    /// Carries out what `plan` does to the session itself (DDL, `SET`) and
+    /// returns what is left to run.
+    pub async fn apply(&self, plan: LogicalPlan) -> Result<DataFrame> {
+        self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// The optimized physical plan of a logical one.
+    pub async fn physical_plan(&self, logical: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        self.ctx.state().create_physical_plan(logical).await
+    }
+
+    /// Starts a physical plan on every core, as one stream of batches.
+    pub fn execute(&self, plan: &Arc<dyn ExecutionPlan>) -> Result<SendableRecordBatchStream> {
+        execute_stream(Arc::clone(plan), self.ctx.task_ctx())
+    }
+
+    /// Registers every table found directly under `dir`.
+    pub async fn register_directory(&self, dir: &str) -> Result<Vec<Discovered>> {
+        catalog::register_directory(&self.ctx, dir).await
+    }
+
+    pub async fn table(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
+        self.ctx.table_provider(name).await
+    }
+
+    /// Partitions a query is split into.
+    pub fn target_partitions(&self) -> usize {
+        self.ctx.state().config().target_partitions()
+    }
+
+    /// Names of the tables in the current schema, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Names of the scalar, aggregate and window functions.
+    pub fn function_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        state
+            .scalar_functions()
+            .keys()
+            .chain(state.aggregate_functions().keys())
+            .chain(state.window_functions().keys())
+            .cloned()
+            .collect()
+    }
+
+    /// Names of the table functions (`range`, `generate_series`, …), sorted.
+    pub fn table_function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.ctx.state().table_functions().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Every setting `SET` accepts, sorted: the engine's and morsel's `s3.*`.
+    pub fn setting_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .state()
+            .config()
+            .options()
+            .entries()
+            .into_iter()
+            .map(|entry| entry.key)
+            .collect();
+        names.extend(S3Key::ALL.iter().map(|key| format!("s3.{}", key.name())));
+        names.sort();
+        names
+    }
+}
+
+/// The runtime queries run on: `threads` workers (all cores if `None`).
+/// Under a memory limit its threads share one allocator arena, which must
+/// be settled before they start.
+pub fn tokio_runtime(options: &EngineOptions) -> std::io::Result<tokio::runtime::Runtime> {
+    if options.memory_limit.is_some() {
+        memory::share_one_allocator_arena();
+    }
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = options.threads {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build()
+}
+
+/// DataFusion's settings as morsel wants them, with those of a memory limit
+/// whose pool holds `pool_size` bytes.
+fn session_config(threads: Option<usize>, pool_size: Option<usize>) -> SessionConfig {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    let options = config.options_mut();
+    // A table is everything below its directory: `logs/2024-01-01/app.csv`
+    // belongs to `logs`, and a glob may span directories, as in DuckDB.
+    options.execution.listing_table_ignore_subdirectory = false;
+    // `0.06 + 0.01` is exactly 0.07, as in DuckDB and PostgreSQL; as
+    // doubles it is not, and TPC-H Q6 over CSV loses rows.
+    options.sql_parser.parse_float_as_decimal = true;
+    // Spans let planning errors point at the offending name in the SQL.
+    options.sql_parser.collect_spans = true;
+    if let Some(pool) = pool_size {
+        let execution = &mut options.execution;
+        // Each sort holds this much back for its merge; DataFusion's
+        // 10 MB per sort starves the rest of a small pool.
+        execution.sort_spill_reservation_bytes =
+            execution.sort_spill_reservation_bytes.min(pool / 32);
+        // A repartition that spills from several inputs at once can leave
+        // its reader waiting on one open file while the batch it needs is
+        // in another and every writer waits on the reader
+        // (apache/datafusion#24883, seen here once as a TPC-H Q18 that never
+        // ended). A file per spilled batch, finished as it is written,
+        // leaves nothing open to wait on.
+        execution.max_spill_file_size_bytes =
+            ConfigNonZeroUsize::try_new(1).expect("1 is not zero");
+        planning::configure_for_limit(options, pool);
+    }
+    if let Some(threads) = threads {
+        config = config.with_target_partitions(threads);
+    }
+    config
+}
+
+/// The pool of a session: unbounded, or a headroom pool of `size` bytes
+/// that names its five biggest consumers when it refuses one.
+fn limited_pool(size: Option<usize>) -> Arc<dyn MemoryPool> {
+    match size {
+        Some(size) => Arc::new(TrackConsumersPool::new(
+            memory::HeadroomPool::new(size),
+            NonZeroUsize::new(5).expect("non-zero"),
+        )),
+        None => Arc::new(UnboundedMemoryPool::default()),
+    }
+}
+
+fn runtime_env(
+    options: &EngineOptions,
+    stores: &Arc<ObjectStores>,
+    pool: &Arc<memory::PeakPool>,
+) -> Result<Arc<RuntimeEnv>> {
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::clone(stores) as Arc<dyn ObjectStoreRegistry>)
+        .with_memory_pool(Arc::clone(pool) as Arc<dyn MemoryPool>);
+    if let Some(dir) = &options.temp_dir {
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+        );
+    }
+    if let Some(size) = options.max_temp_size {
+        runtime = runtime.with_max_temp_directory_size(size);
+    }
+    runtime.build_arc()
+}
+
+/// The context over `state` with morsel's tables: `CREATE EXTERNAL TABLE`
+/// for Parquet and CSV, and quoted paths and globs in `FROM`.
+fn with_morsel_catalog(mut state: SessionState, stores: &Arc<ObjectStores>) -> SessionContext {
+    for format in ["PARQUET", "CSV"] {
+        state.table_factories_mut().insert(
+            format.into(),
+            Arc::new(MorselTableFactory::new(Arc::clone(stores))),
+        );
+    }
+    let url_tables = Arc::new(MorselUrlTables::default());
+    let catalogs = Arc::new(DynamicFileCatalog::new(
+        Arc::clone(state.catalog_list()),
+        Arc::clone(&url_tables) as _,
+    ));
+    let ctx: SessionContext = SessionStateBuilder::new_from_existing(state)
+        .with_catalog_list(catalogs)
+        .build()
+        .into();
+    url_tables.attach(ctx.state_weak_ref());
+    ctx
+}

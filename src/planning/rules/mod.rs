@@ -1,0 +1,34 @@
+//! Our physical optimizer rules, one file each; `planning::physical_rules`
+//! says in which order they run and why.
+
+mod spillable_joins;
+mod spillable_not_in;
+
+pub use spillable_joins::SpillableJoins;
+pub use spillable_not_in::SpillableNotIn;
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::joins::HashJoinExec;
+
+/// `plan` with each hash join, from the leaves up, replaced by what
+/// `replace` makes of it (the plan node, and the node as a join); `None`
+/// keeps the join.
+fn replace_hash_joins(
+    plan: Arc<dyn ExecutionPlan>,
+    replace: impl Fn(&Arc<dyn ExecutionPlan>, &HashJoinExec) -> Result<Option<Arc<dyn ExecutionPlan>>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let Some(join) = node.downcast_ref::<HashJoinExec>() else {
+            return Ok(Transformed::no(node));
+        };
+        Ok(match replace(&node, join)? {
+            Some(replacement) => Transformed::yes(replacement),
+            None => Transformed::no(node),
+        })
+    })
+    .map(|transformed| transformed.data)
+}
