@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::parser::Statement;
@@ -140,15 +141,10 @@ impl Session {
     /// A session on the local engine.
     pub fn new(options: &EngineOptions) -> Result<Self> {
         let engine = Engine::local(options).map_err(|e| diagnose::describe(&e))?;
-        Ok(Self::on(engine))
-    }
-
-    /// A session on `engine`.
-    pub fn on(engine: Engine) -> Self {
-        Self {
+        Ok(Self {
             engine,
             last: parking_lot::Mutex::new(None),
-        }
+        })
     }
 
     /// Registers every table found directly under `dir`; a table that
@@ -204,7 +200,7 @@ impl Session {
         Ok(catalog::table_info(self.table(name).await?.as_ref()))
     }
 
-    async fn table(&self, name: &str) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    async fn table(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
         self.engine.table(name).await.map_err(|e| self.diagnosed(e))
     }
 
