@@ -94,6 +94,14 @@ pub struct Discovered {
 /// A table that cannot be opened (no data files, a corrupt footer…) is skipped
 /// and reported back, so one bad table does not hide the good ones.
 pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<Discovered>> {
+    if dir.contains(['*', '?', '[']) {
+        return Err(DataFusionError::Plan(format!(
+            "{dir}: give a directory or a data file; query a glob in SQL: SELECT * FROM '{dir}'"
+        )));
+    }
+    if let Some(name) = local_data_file(dir) {
+        return register_file(ctx, dir, name).await;
+    }
     let dir = with_trailing_slash(dir);
     let url = ListingTableUrl::parse(&dir)?;
     let state = ctx.state();
@@ -132,6 +140,25 @@ pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<D
         found.push(Discovered { name, table });
     }
     Ok(found)
+}
+
+/// The table name of `location` when it is a local data file.
+fn local_data_file(location: &str) -> Option<String> {
+    let path = Path::new(location);
+    if !path.is_file() {
+        return None;
+    }
+    table_name(path.file_name()?.to_str()?, false)
+}
+
+/// One data file given where a directory may go: a table of its own.
+async fn register_file(ctx: &SessionContext, path: &str, name: String) -> Result<Vec<Discovered>> {
+    let absolute = std::path::absolute(path).map_err(DataFusionError::IoError)?;
+    let table = open_table(&ctx.state(), &absolute.to_string_lossy()).await;
+    if let Ok(provider) = &table {
+        ctx.register_table(name.as_str(), Arc::clone(provider))?;
+    }
+    Ok(vec![Discovered { name, table }])
 }
 
 /// The table name for a directory entry, or `None` when it holds no table.

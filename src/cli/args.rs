@@ -155,11 +155,11 @@ pub struct EngineArgs {
     pub threads: Option<u16>,
 
     /// Memory the process should stay within, e.g. 512MB or 2GB; operators spill to disk to keep to it
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
     pub memory_limit: Option<usize>,
 
     /// Directory for spill files [default: the system temp directory]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = existing_directory)]
     pub temp_dir: Option<PathBuf>,
 
     /// Most disk the spill files may take, e.g. 20GB; beyond it the query fails
@@ -243,6 +243,33 @@ fn ordered_inputs(matches: &ArgMatches, args: &Args) -> Vec<Input> {
         .collect();
     inputs.sort_by_key(|(position, _)| *position);
     inputs.into_iter().map(|(_, input)| input).collect()
+}
+
+/// The smallest `--memory-limit` a query can run in: below it even a scan's
+/// few batches and a merge's runs do not fit, and every query would fail.
+const MIN_MEMORY_LIMIT: usize = 4 << 20;
+
+fn parse_memory_limit(text: &str) -> Result<usize, String> {
+    let bytes = parse_size(text)?;
+    if bytes < MIN_MEMORY_LIMIT {
+        return Err(format!(
+            "{bytes} bytes is too little to run a query in; give at least 4MiB (e.g. 512MB)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A directory that exists: spill files have nowhere to go otherwise, and
+/// the first query that spills would fail far from the flag that caused it.
+fn existing_directory(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else if path.exists() {
+        Err(format!("{text} is not a directory"))
+    } else {
+        Err(format!("{text}: no such directory"))
+    }
 }
 
 /// `512MB`, `2GB`, `1.5GiB`, `100000` (bytes).

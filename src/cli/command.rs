@@ -25,12 +25,14 @@ pub enum Command {
         sql: String,
     },
     Expanded(Option<bool>),
+    /// `\maxrows N` caps what the screen shows; `None` (`off`) shows all.
+    MaxRows(Option<usize>),
     /// `Some(command)` pages through it, `None` turns paging off.
     Pager(Option<String>),
 }
 
 /// Each command's syntax and what it does, in the order `\?` lists them.
-pub const HELP: [(&str, &str); 11] = [
+pub const HELP: [(&str, &str); 12] = [
     ("\\?", "show this help"),
     ("\\q", "quit (Ctrl-D does too)"),
     (
@@ -53,6 +55,10 @@ pub const HELP: [(&str, &str); 11] = [
         "draw the plan (FILE.svg, .dot or .html), or print it; analyze runs it",
     ),
     ("\\x [on|off]", "expanded display: one block per record"),
+    (
+        "\\maxrows N|off",
+        "show at most N rows on the screen (files and the pager get all)",
+    ),
     (
         "\\pager [on|off|COMMAND]",
         "page long results ($PAGER, else less -S)",
@@ -97,6 +103,12 @@ impl FromStr for Command {
             ("\\x", None) => Command::Expanded(None),
             ("\\x", Some("on")) => Command::Expanded(Some(true)),
             ("\\x", Some("off")) => Command::Expanded(Some(false)),
+            ("\\maxrows", Some("off")) => Command::MaxRows(None),
+            ("\\maxrows", Some(rows)) => {
+                Command::MaxRows(Some(rows.parse().map_err(|_| {
+                    format!("\\maxrows takes a number of rows or off, not '{rows}'")
+                })?))
+            }
             ("\\pager", None | Some("on")) => Command::Pager(Some(super::pager::default_pager())),
             ("\\pager", Some("off")) => Command::Pager(None),
             ("\\pager", Some(command)) => Command::Pager(Some(command.to_string())),
@@ -160,6 +172,7 @@ mod tests {
             "\\o out.txt",
             "\\explain analyze plan.svg SELECT 1",
             "\\x on",
+            "\\maxrows 100",
             "\\pager off",
         ];
         assert_eq!(examples.len(), HELP.len());
@@ -200,5 +213,7 @@ mod tests {
                 .contains("unknown format")
         );
         assert!("\\nope".parse::<Command>().is_err());
+        assert!("\\maxrows many".parse::<Command>().is_err());
+        assert_eq!("\\maxrows off".parse(), Ok(Command::MaxRows(None)));
     }
 }

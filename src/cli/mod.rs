@@ -92,6 +92,7 @@ fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
     runner.progress = std::io::stderr().is_terminal() && (interactive || args.progress);
     if interactive {
         runner.pager = Some(pager::default_pager());
+        runner.more_rows_hint = "\\maxrows N shows more, \\o FILE all";
         repl::run(&runtime, &mut runner)?;
     } else {
         runtime.block_on(run_batch(&mut runner, inputs, args.continue_on_error))?;

@@ -35,7 +35,11 @@ pub enum Flow {
 pub struct Runner<'s> {
     session: &'s Session,
     pub format: Format,
+    /// The most rows the screen shows (`--max-rows`, `\maxrows`); files,
+    /// pipes without `--max-rows` and the pager get every row.
     max_rows: Option<usize>,
+    /// What the screen says shows the rows `max_rows` left out.
+    pub more_rows_hint: &'static str,
     timing: bool,
     quiet: bool,
     output: Option<OutputFile>,
@@ -53,6 +57,7 @@ impl<'s> Runner<'s> {
             session,
             format,
             max_rows,
+            more_rows_hint: output::RAISE_MAX_ROWS,
             timing: false,
             quiet,
             output: None,
@@ -82,7 +87,7 @@ impl<'s> Runner<'s> {
 
     /// Runs one statement, printing its result; Ctrl-C cancels it.
     pub async fn run_statement(&mut self, sql: &str) -> Result<()> {
-        let layout = self.layout(None);
+        let layout = self.layout(None, false);
         let progress = self.progress;
         let summary = match &mut self.output {
             Some(file) => {
@@ -107,12 +112,11 @@ impl<'s> Runner<'s> {
             .flatten()
             // A pseudo-terminal may report no size at all.
             .filter(|w| *w >= 20);
-        let layout = self.layout(width);
         match self.pager.as_deref().filter(|_| on_terminal) {
             Some(pager) => {
                 let mut buffer = Vec::new();
                 let summary = {
-                    let mut printer = output::printer(layout, &mut buffer);
+                    let mut printer = output::printer(self.layout(width, false), &mut buffer);
                     run_shown(self.session, self.progress, sql, &mut *printer).await?
                 };
                 pager::show(&buffer, pager).map_err(Error::Output)?;
@@ -120,7 +124,7 @@ impl<'s> Runner<'s> {
             }
             None => {
                 let mut out = BufWriter::new(stdout.lock());
-                let mut printer = output::printer(layout, &mut out);
+                let mut printer = output::printer(self.layout(width, true), &mut out);
                 run_shown(self.session, self.progress, sql, &mut *printer).await
             }
         }
@@ -159,11 +163,14 @@ impl<'s> Runner<'s> {
         write_plan_graph(&plan, true, path)
     }
 
-    fn layout(&self, width: Option<usize>) -> Layout {
+    /// How results print: to fit `width`, and capped at `max_rows` when
+    /// `on_screen` (files and the pager get every row).
+    fn layout(&self, width: Option<usize>, on_screen: bool) -> Layout {
         Layout {
             expanded: self.expanded,
             format: self.format,
-            max_rows: self.max_rows,
+            max_rows: self.max_rows.filter(|_| on_screen),
+            more_rows_hint: self.more_rows_hint,
             width,
         }
     }
@@ -194,6 +201,13 @@ impl<'s> Runner<'s> {
                     "expanded display is {}",
                     if self.expanded { "on" } else { "off" }
                 );
+            }
+            Command::MaxRows(rows) => {
+                self.max_rows = rows;
+                match rows {
+                    Some(rows) => eprintln!("the screen shows at most {rows} rows"),
+                    None => eprintln!("the screen shows every row"),
+                }
             }
             Command::Pager(pager) => {
                 match &pager {
@@ -283,15 +297,18 @@ impl<'s> Runner<'s> {
             .collect();
         let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)
             .map_err(|e| Error::query(e.to_string()))?;
-        let layout = self.layout(None);
         let print = |sink: &mut dyn ResultSink| {
             sink.begin(&schema)?;
             sink.batch(&batch)?;
             sink.end()
         };
+        let (to_file, to_screen) = (self.layout(None, false), self.layout(None, true));
         match &mut self.output {
-            Some(file) => print(&mut *output::printer(layout, &mut file.writer)),
-            None => print(&mut *output::printer(layout, &mut std::io::stdout().lock())),
+            Some(file) => print(&mut *output::printer(to_file, &mut file.writer)),
+            None => print(&mut *output::printer(
+                to_screen,
+                &mut std::io::stdout().lock(),
+            )),
         }
         .map_err(Error::Output)
     }

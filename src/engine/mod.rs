@@ -27,6 +27,7 @@ use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::optimizer::Analyzer;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement;
@@ -68,7 +69,8 @@ impl Engine {
         let mut state = SessionStateBuilder::new()
             .with_config(session_config(options.threads, pool_size))
             .with_runtime_env(runtime_env(options, &stores, &pool)?)
-            .with_default_features();
+            .with_default_features()
+            .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules));
         for rule in planning::physical_rules(pool_size.is_some()) {
             state = state.with_physical_optimizer_rule(rule);
         }
@@ -200,6 +202,11 @@ impl Engine {
     }
 }
 
+/// The stack of each of the runtime's workers: evaluating an expression
+/// recurses once per term, and a sum of 20,000 terms overran 2 MB. Only
+/// the pages an expression touches are used.
+const WORKER_STACK_BYTES: usize = 256 << 20;
+
 /// The runtime queries run on: `threads` workers (all cores if `None`).
 /// Under a memory limit its threads share one allocator arena, which must
 /// be settled before they start.
@@ -208,6 +215,7 @@ pub fn tokio_runtime(options: &EngineOptions) -> std::io::Result<tokio::runtime:
         memory::share_one_allocator_arena();
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.thread_stack_size(WORKER_STACK_BYTES);
     if let Some(threads) = options.threads {
         builder.worker_threads(threads);
     }

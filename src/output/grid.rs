@@ -103,9 +103,10 @@ impl<'a> Grid<'a> {
         if self.hidden > 0 {
             writeln!(
                 self.out,
-                "{} rows shown, {} not shown (raise --max-rows to see more)",
+                "{} rows shown, {} not shown ({})",
                 self.rows.len(),
-                self.hidden
+                self.hidden,
+                self.layout.more_rows_hint
             )?;
         }
         self.out.flush()
@@ -238,6 +239,7 @@ mod tests {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
+    use crate::output::RAISE_MAX_ROWS;
 
     fn render(layout: Layout) -> String {
         let schema = Arc::new(Schema::new(vec![
@@ -269,6 +271,7 @@ mod tests {
         let text = render(Layout {
             format: Format::Table,
             max_rows: None,
+            more_rows_hint: RAISE_MAX_ROWS,
             width: Some(24),
             expanded: false,
         });
@@ -286,6 +289,7 @@ mod tests {
         let text = render(Layout {
             format: Format::Markdown,
             max_rows: Some(1),
+            more_rows_hint: RAISE_MAX_ROWS,
             width: Some(10),
             expanded: false,
         });
@@ -303,6 +307,7 @@ mod tests {
         let text = render(Layout {
             format: Format::Table,
             max_rows: Some(2),
+            more_rows_hint: RAISE_MAX_ROWS,
             width: Some(30),
             expanded: true,
         });

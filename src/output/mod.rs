@@ -81,23 +81,27 @@ impl FromStr for Format {
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     pub format: Format,
-    /// At most this many rows are printed.
+    /// At most this many rows are printed (on the screen; files get all).
     pub max_rows: Option<usize>,
+    /// What a reader can do to see the rows `max_rows` left out.
+    pub more_rows_hint: &'static str,
     /// Table width to fit (the terminal's); `None` for no limit.
     pub width: Option<usize>,
     /// `\x`: tables print one record per block, a line per column.
     pub expanded: bool,
 }
 
+/// The hint of batch mode, where the cap comes from the command line.
+pub const RAISE_MAX_ROWS: &str = "raise --max-rows to see more";
+
 /// A sink that writes one statement's result to `out` in `layout`.
 pub fn printer<'a>(layout: Layout, out: &'a mut dyn Write) -> Box<dyn ResultSink + 'a> {
-    let limit = layout.max_rows.unwrap_or(usize::MAX);
     match layout.format {
         Format::Table | Format::Markdown => Box::new(Grid::new(layout, out)),
-        Format::Csv => Box::new(Limited::new(limit, Delimited::new(out, b','))),
-        Format::Tsv => Box::new(Limited::new(limit, Delimited::new(out, b'\t'))),
-        Format::Json => Box::new(Limited::new(limit, Json::<JsonArray>::new(out, true))),
-        Format::Ndjson => Box::new(Limited::new(limit, Json::<LineDelimited>::new(out, false))),
+        Format::Csv => Box::new(Limited::new(layout, Delimited::new(out, b','))),
+        Format::Tsv => Box::new(Limited::new(layout, Delimited::new(out, b'\t'))),
+        Format::Json => Box::new(Limited::new(layout, Json::<JsonArray>::new(out, true))),
+        Format::Ndjson => Box::new(Limited::new(layout, Json::<LineDelimited>::new(out, false))),
     }
 }
 
@@ -126,14 +130,25 @@ pub fn text_rows(batches: &[RecordBatch], null: &str) -> Vec<Vec<String>> {
 }
 
 /// Passes on at most `remaining` rows.
+/// A machine format capped at `max_rows`: the rows stay well-formed, and
+/// how many were left out goes to stderr, where a reader sees it.
 struct Limited<S> {
     remaining: usize,
+    shown: usize,
+    hidden: usize,
+    hint: &'static str,
     inner: S,
 }
 
 impl<S: ResultSink> Limited<S> {
-    fn new(remaining: usize, inner: S) -> Self {
-        Self { remaining, inner }
+    fn new(layout: Layout, inner: S) -> Self {
+        Self {
+            remaining: layout.max_rows.unwrap_or(usize::MAX),
+            shown: 0,
+            hidden: 0,
+            hint: layout.more_rows_hint,
+            inner,
+        }
     }
 }
 
@@ -145,6 +160,8 @@ impl<S: ResultSink> ResultSink for Limited<S> {
     fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
         let take = batch.num_rows().min(self.remaining);
         self.remaining -= take;
+        self.shown += take;
+        self.hidden += batch.num_rows() - take;
         if take > 0 {
             self.inner.batch(&batch.slice(0, take))?;
         }
@@ -152,7 +169,14 @@ impl<S: ResultSink> ResultSink for Limited<S> {
     }
 
     fn end(&mut self) -> std::io::Result<()> {
-        self.inner.end()
+        self.inner.end()?;
+        if self.hidden > 0 {
+            eprintln!(
+                "{} rows shown, {} not shown ({})",
+                self.shown, self.hidden, self.hint
+            );
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Planning: morsel's optimizer rules and the operators they put in plans.
 //!
-//! DataFusion plans every statement with its own rules; [`physical_rules`]
-//! lists ours, which run after all of DataFusion's, in order. A rule lives
+//! DataFusion plans every statement with its own rules; [`analyzer_rules`]
+//! places ours among its analyzer rules (which resolve and type a logical
+//! plan), and [`physical_rules`] lists ours that run after all of its
+//! physical ones, in order. A rule lives
 //! in `rules/`, one file each, and imports the operator it inserts from
 //! `operators/`; an operator knows nothing of the rules. Nothing here knows
 //! the catalog, the session or the front end: a rule sees a plan and the
@@ -13,9 +15,26 @@ pub mod rules;
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
+use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
 use operators::POOL_SHARE;
+
+/// DataFusion's analyzer rules (`defaults`) with ours among them.
+pub fn analyzer_rules(
+    defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
+) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
+    let mut rules = Vec::with_capacity(defaults.len() + 1);
+    for rule in defaults {
+        if rule.name() == "type_coercion" {
+            // Just before type coercion: it sees the types as written and
+            // would give a float compared with a decimal the decimal's type.
+            rules.push(Arc::new(rules::FloatMeetsDecimal) as _);
+        }
+        rules.push(rule);
+    }
+    rules
+}
 
 /// The physical rules of a session, in the order they run; they are the
 /// rules of a memory limit, so a session without one has none.

@@ -9,6 +9,7 @@
 //! to complete), so they never reach past it to the engine or the catalog.
 
 mod copy;
+mod depth;
 mod diagnose;
 mod progress;
 mod s3_statements;
@@ -216,6 +217,7 @@ impl Session {
         *self.last.lock() = None;
         self.engine.begin_statement();
         let statement = self.engine.parse(sql).map_err(|e| self.diagnosed(e))?;
+        depth::check(&statement)?;
         if let Some(answer) = s3_statements::try_apply(&statement, self.engine.stores())? {
             return Ok(Summary {
                 rows: answer_into(answer, sink)?,

@@ -1,9 +1,11 @@
-//! Our physical optimizer rules, one file each; `planning::physical_rules`
-//! says in which order they run and why.
+//! Our optimizer rules, one file each; `planning::analyzer_rules` and `planning::physical_rules`
+//! say in which order they run and why.
 
+mod float_meets_decimal;
 mod spillable_joins;
 mod spillable_not_in;
 
+pub use float_meets_decimal::FloatMeetsDecimal;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
 
