@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use morsel::cli::{self, args::Args};
 use morsel::error::Error;
 
-/// The stack of the thread morsel runs on. Parsing and planning recurse
-/// once per term of an expression, so a `WHERE` of 3,000 `AND`s overran
-/// the main thread's 8 MB; only the pages a statement touches are used.
+/// The stack of the thread morsel runs on. Planning recurses once per term
+/// of an expression, and a sum of 20,000 terms overran the main thread's
+/// 8 MB and aborted; only the pages a statement touches are used.
 const STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {

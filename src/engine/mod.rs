@@ -202,9 +202,9 @@ impl Engine {
     }
 }
 
-/// The stack of each of the runtime's workers: evaluating an expression
-/// recurses once per term, and a sum of 20,000 terms overran 2 MB. Only
-/// the pages an expression touches are used.
+/// The stack of each of the runtime's workers: a statement's futures run
+/// there, recursing once per term of an expression, and a `WHERE` of 3,000
+/// `AND`s overran tokio's 2 MB and aborted. Only the pages used are touched.
 const WORKER_STACK_BYTES: usize = 256 << 20;
 
 /// The runtime queries run on: `threads` workers (all cores if `None`).
