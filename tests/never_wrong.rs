@@ -99,3 +99,38 @@ fn a_data_file_given_as_the_directory_is_a_table_and_a_glob_is_refused() {
         assert!(err.contains("query a glob in SQL"), "{err}");
     }
 }
+
+#[test]
+fn a_data_directory_may_be_named_like_a_subcommand() {
+    let dir = TempDir::new().unwrap();
+    let tpch = dir.path().join("tpch");
+    std::fs::create_dir(&tpch).unwrap();
+    std::fs::write(tpch.join("t.csv"), "a\n1\n2\n").unwrap();
+    let (code, out, err) = common::morsel_in(
+        dir.path(),
+        &["tpch", "--format", "csv", "-c", "SELECT count(*) FROM t"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "count(*)\n2\n"), "{err}");
+}
+
+#[test]
+fn two_entries_named_alike_are_skipped_by_name_and_the_rest_open() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "a\n1\n").unwrap();
+    std::fs::write(dir.path().join("x.csv.gz"), "skipped before it is read").unwrap();
+    std::fs::write(dir.path().join("t.csv"), "a\n1\n").unwrap();
+    std::fs::create_dir(dir.path().join("t")).unwrap();
+    std::fs::write(dir.path().join("t").join("part.csv"), "a\n1\n").unwrap();
+    std::fs::write(dir.path().join("ok.csv"), "b\n7\n").unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, out, err) = morsel(&[data, "--format", "csv", "-c", "SELECT b FROM ok"]);
+    assert_eq!((code, out.as_str()), (0, "b\n7\n"), "{err}");
+    assert!(
+        err.contains("warning: table t skipped")
+            && err.contains("/t.csv' and '")
+            && err.contains("/t/'"),
+        "{err}"
+    );
+    assert!(err.contains("warning: table x skipped"), "{err}");
+}

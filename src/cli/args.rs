@@ -1,6 +1,7 @@
 //! The command line: what a user can say when starting morsel.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -211,7 +212,9 @@ pub enum Input {
 impl Args {
     /// Parses the process arguments; `-c` and `-f` keep their relative order.
     pub fn parse_with_inputs() -> (Self, Vec<Input>) {
-        let matches = Args::command().get_matches();
+        let matches = Args::command().get_matches_from(directories_before_subcommands(
+            std::env::args_os().collect(),
+        ));
         let args = match Args::from_arg_matches(&matches) {
             Ok(args) => args,
             Err(e) => e.exit(),
@@ -223,6 +226,26 @@ impl Args {
     pub fn data_dir(&self) -> Option<&str> {
         self.dir.as_deref().or(self.data.as_deref())
     }
+}
+
+/// `morsel tpch` where `tpch` is a data directory: the first argument is
+/// taken as the directory (`--data tpch`) when it names one and is not
+/// followed by a word of the subcommand it would otherwise be.
+fn directories_before_subcommands(mut args: Vec<OsString>) -> Vec<OsString> {
+    let subcommand_of = |first: &OsString| match first.to_str() {
+        Some("tpch") => Some("gen"),
+        Some("bench") => Some("tpch"),
+        _ => None,
+    };
+    let is_directory_first = args.get(1).is_some_and(|first| {
+        subcommand_of(first).is_some_and(|next| {
+            Path::new(first).is_dir() && args.get(2).and_then(|a| a.to_str()) != Some(next)
+        })
+    });
+    if is_directory_first {
+        args.insert(1, "--data".into());
+    }
+    args
 }
 
 fn ordered_inputs(matches: &ArgMatches, args: &Args) -> Vec<Input> {
