@@ -133,4 +133,5 @@ fn two_entries_named_alike_are_skipped_by_name_and_the_rest_open() {
         "{err}"
     );
     assert!(err.contains("warning: table x skipped"), "{err}");
+    assert_eq!(err.matches("warning: table t skipped").count(), 1, "{err}");
 }

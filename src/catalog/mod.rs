@@ -136,6 +136,10 @@ pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<D
         let name = name.clone();
         let namesakes = same_name(&candidates, &name);
         if namesakes.len() > 1 {
+            // Sorted by name, namesakes are neighbours: one warning for all.
+            if found.last().is_some_and(|f: &Discovered| f.name == name) {
+                continue;
+            }
             found.push(Discovered {
                 table: Err(ambiguous(&name, &namesakes)),
                 name,
@@ -169,7 +173,7 @@ fn ambiguous(name: &str, locations: &[&str]) -> DataFusionError {
         .map(|l| format!("'{}'", l.strip_prefix("file://").unwrap_or(l)))
         .collect();
     DataFusionError::Plan(format!(
-        "{} would all be table {name}; query each by its path, e.g. SELECT * FROM {}",
+        "{} would be one table {name}; query each by its path, e.g. SELECT * FROM {}",
         shown.join(" and "),
         shown[0]
     ))
