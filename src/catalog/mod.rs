@@ -132,45 +132,30 @@ pub async fn register_directory(ctx: &SessionContext, dir: &str) -> Result<Vec<D
     candidates.sort();
 
     let mut found = Vec::with_capacity(candidates.len());
-    for (name, location) in &candidates {
-        let name = name.clone();
-        let namesakes = same_name(&candidates, &name);
-        if namesakes.len() > 1 {
-            // Sorted by name, namesakes are neighbours: one warning for all.
-            if found.last().is_some_and(|f: &Discovered| f.name == name) {
-                continue;
+    // Sorted by name, entries that would make one table are neighbours.
+    for namesakes in candidates.chunk_by(|a, b| a.0 == b.0) {
+        let name = namesakes[0].0.clone();
+        if let [(_, location)] = namesakes {
+            let table = open_table(&state, location).await;
+            if let Ok(provider) = &table {
+                ctx.register_table(name.as_str(), Arc::clone(provider))?;
             }
-            found.push(Discovered {
-                table: Err(ambiguous(&name, &namesakes)),
-                name,
-            });
-            continue;
+            found.push(Discovered { name, table });
+        } else {
+            let table = Err(ambiguous(&name, namesakes));
+            found.push(Discovered { name, table });
         }
-        let table = open_table(&state, location).await;
-        if let Ok(provider) = &table {
-            ctx.register_table(name.as_str(), Arc::clone(provider))?;
-        }
-        found.push(Discovered { name, table });
     }
     Ok(found)
-}
-
-/// The locations of the candidates named `name`.
-fn same_name<'a>(candidates: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    candidates
-        .iter()
-        .filter(|(other, _)| other == name)
-        .map(|(_, location)| location.as_str())
-        .collect()
 }
 
 /// Two entries of a directory (`x.csv` and `x.csv.gz`, `t.csv` and `t/`)
 /// would be one table: neither is registered, and each is named with how
 /// to query it.
-fn ambiguous(name: &str, locations: &[&str]) -> DataFusionError {
-    let shown: Vec<String> = locations
+fn ambiguous(name: &str, namesakes: &[(String, String)]) -> DataFusionError {
+    let shown: Vec<String> = namesakes
         .iter()
-        .map(|l| format!("'{}'", l.strip_prefix("file://").unwrap_or(l)))
+        .map(|(_, l)| format!("'{}'", l.strip_prefix("file://").unwrap_or(l)))
         .collect();
     DataFusionError::Plan(format!(
         "{} would be one table {name}; query each by its path, e.g. SELECT * FROM {}",

@@ -119,11 +119,6 @@ impl Engine {
         self.ctx.state().statement_to_plan(statement).await
     }
 
-    /// The logical plan of a query's text.
-    pub async fn logical_plan_of_sql(&self, sql: &str) -> Result<LogicalPlan> {
-        self.ctx.state().create_logical_plan(sql).await
-    }
-
     /// Carries out what `plan` does to the session itself (DDL, `SET`) and
     /// returns what is left to run.
     pub async fn apply(&self, plan: LogicalPlan) -> Result<DataFrame> {

@@ -271,9 +271,11 @@ impl Session {
 
     /// The physical plan of a query, without running it.
     pub async fn physical_plan(&self, sql: &str) -> Result<Arc<dyn ExecutionPlan>> {
+        let statement = self.engine.parse(sql).map_err(|e| self.diagnosed(e))?;
+        depth::check(&statement)?;
         let logical = self
             .engine
-            .logical_plan_of_sql(sql)
+            .logical_plan(statement)
             .await
             .map_err(|e| self.diagnosed(e))?;
         match self.engine.physical_plan(&logical).await {
