@@ -64,6 +64,9 @@ pub enum Error {
     /// table) were already printed.
     #[error("failed")]
     Reported,
+    /// A script stopped by Ctrl-C, already reported where it stopped.
+    #[error("cancelled")]
+    Interrupted,
 }
 
 impl Error {

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         // Already reported with its FILE:LINE:COL.
         Err(Error::Reported) => ExitCode::FAILURE,
+        // As a shell reports a command stopped by SIGINT: 128 + 2.
+        Err(Error::Interrupted) => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

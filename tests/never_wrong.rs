@@ -135,3 +135,320 @@ fn two_entries_named_alike_are_skipped_by_name_and_the_rest_open() {
     assert!(err.contains("warning: table x skipped"), "{err}");
     assert_eq!(err.matches("warning: table t skipped").count(), 1, "{err}");
 }
+
+#[test]
+fn a_quoted_newline_at_any_read_boundary_stays_in_its_record() {
+    let dir = TempDir::new().unwrap();
+    for pad in 8180..8196 {
+        let file = dir.path().join(format!("pad{pad}.csv"));
+        let text = format!("a,b\n1,{}\n2,\"q\nr\"\n3,z\n", "x".repeat(pad));
+        std::fs::write(&file, text).unwrap();
+        let query = format!(
+            "SELECT count(*) AS n, sum(length(b)) AS chars FROM '{}'",
+            file.display()
+        );
+        let (code, out, err) = morsel(&["--format", "csv", "-c", &query]);
+        assert_eq!(code, 0, "pad {pad}: {err}");
+        assert_eq!(out, format!("n,chars\n3,{}\n", pad + 4), "pad {pad}");
+    }
+}
+
+#[test]
+fn a_csv_ending_inside_quotes_is_an_error_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("open.csv");
+    std::fs::write(&file, "a,b\n1,\"x\n2,3\n").unwrap();
+    let query = format!("SELECT * FROM '{}'", file.display());
+    let (code, out, err) = morsel(&["-c", &query]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("unterminated quote") && err.contains("open.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_star_in_a_glob_stays_within_its_directory() {
+    let dir = TempDir::new().unwrap();
+    let gl = dir.path().join("gl");
+    std::fs::create_dir_all(gl.join("sub")).unwrap();
+    std::fs::write(gl.join("x.csv"), "v\n1\n").unwrap();
+    std::fs::write(gl.join("sub").join("y.csv"), "v\n2\n").unwrap();
+    let at = |query: &str| {
+        let (code, out, err) =
+            common::morsel_in(dir.path(), &["--format", "csv", "-c", query], None);
+        assert_eq!(code, 0, "{query}: {err}");
+        out
+    };
+    assert_eq!(at("SELECT v FROM 'gl/*.csv'"), "v\n1\n");
+    assert_eq!(at("SELECT sum(v) AS s FROM 'gl/**/*.csv'"), "s\n3\n");
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) FROM 'testdata/data/*.csv'",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "count(*)\n4\n"), "{err}");
+
+    std::fs::create_dir_all(gl.join("a").join("b")).unwrap();
+    std::fs::write(gl.join("a").join("app.csv"), "v\n3\n").unwrap();
+    std::fs::write(gl.join("a").join("b").join("app.csv"), "v\n4\n").unwrap();
+    let (code, out, err) =
+        common::morsel_in(dir.path(), &["-c", "SELECT v FROM 'gl/*/app.csv'"], None);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("would have to cross a `/`") && err.contains("a/b/app.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_parent_of_a_partitioned_directory_reads_every_row() {
+    let dir = TempDir::new().unwrap();
+    let wrap = dir.path().join("wrap");
+    copy_tree(Path::new("testdata/data/events"), &wrap.join("events"));
+    let count = |location: &str| {
+        let query = format!("SELECT count(*) FROM '{location}'");
+        let (code, out, err) = morsel(&["--format", "csv", "-c", &query]);
+        assert_eq!(code, 0, "{location}: {err}");
+        out
+    };
+    let expected = count("testdata/data/events/");
+    assert_ne!(expected, "count(*)\n0\n");
+    assert_eq!(count(&format!("{}/", wrap.display())), expected);
+    assert_eq!(count(&format!("{}/**/*.parquet", wrap.display())), expected);
+}
+
+#[test]
+fn a_partition_value_that_is_no_real_day_is_text() {
+    let dir = TempDir::new().unwrap();
+    for day in ["2024-02-29", "2024-13-99"] {
+        let part = dir.path().join("t").join(format!("dt={day}"));
+        std::fs::create_dir_all(&part).unwrap();
+        std::fs::write(part.join("p.csv"), "v\n1\n").unwrap();
+    }
+    let query = format!(
+        "SELECT dt, arrow_typeof(dt) AS type FROM '{}/t/' ORDER BY dt",
+        dir.path().display()
+    );
+    let (code, out, err) = morsel(&["--format", "csv", "-c", &query]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "dt,type\n2024-02-29,Utf8\n2024-13-99,Utf8\n");
+}
+
+#[test]
+fn integer_overflow_is_an_error_not_a_wrapped_answer() {
+    for query in [
+        "SELECT 9223372036854775807 + 1",
+        "SELECT (-9223372036854775807 - 1) * 2 + 0",
+        "SELECT v + 1 FROM (VALUES (9223372036854775807)) t(v)",
+        "SELECT v * 3 FROM (VALUES (4611686018427387904)) t(v) WHERE v > 0",
+        "SELECT count(*) FROM (VALUES (9223372036854775807)) t(v) WHERE v + 1 > 0",
+        "SELECT sum(v) FROM (VALUES (9223372036854775807), (1)) t(v)",
+        "SELECT k, sum(v) FROM (VALUES (1, 9223372036854775807), (1, 1)) t(k, v) GROUP BY k",
+        "SELECT sum(v * 2) FROM (VALUES (4611686018427387904)) t(v)",
+    ] {
+        let (code, out, err) = morsel(&["-c", query]);
+        assert_eq!((code, out.as_str()), (1, ""), "{query}");
+        assert!(err.contains("overflow"), "{query}: {err}");
+    }
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT 9223372036854775806 + 1 AS a, sum(v) AS b FROM (VALUES (9223372036854775806), (1)) t(v)",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "a,b\n9223372036854775807,9223372036854775807\n");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_directory_of_two_kinds_of_file_is_refused_naming_both() {
+    let dir = TempDir::new().unwrap();
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    std::fs::write(mixed.join("a.csv"), "v\n1\n").unwrap();
+    std::fs::write(mixed.join("b.csv.gz"), "not read").unwrap();
+    let query = format!("SELECT count(*) FROM '{}/'", mixed.display());
+    let (code, out, err) = morsel(&["-c", &query]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("a table reads one kind of file")
+            && err.contains("a.csv")
+            && err.contains("b.csv.gz")
+            && err.contains("**/*.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_and_ndjson_files_are_tables() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("lines.ndjson"),
+        "{\"v\": 1, \"s\": \"a\"}\n{\"v\": 2, \"s\": null}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("array.json"),
+        " [{\"v\": 3}, {\"v\": 4}, {\"v\": 5}]",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("rows.jsonl"), "{\"v\": 6}\n").unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, out, err) = morsel(&[
+        data,
+        "--format",
+        "csv",
+        "-c",
+        "SELECT (SELECT sum(v) FROM lines) AS l, (SELECT sum(v) FROM array) AS a, \
+         (SELECT count(*) FROM rows) AS r",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "l,a,r\n3,12,1\n");
+}
+
+#[test]
+fn an_empty_parquet_file_is_an_error_naming_it() {
+    let dir = TempDir::new().unwrap();
+    let table = dir.path().join("t");
+    std::fs::create_dir(&table).unwrap();
+    std::fs::copy(
+        "testdata/data/events/year=2024/month=01/part-0.parquet",
+        table.join("good.parquet"),
+    )
+    .unwrap();
+    std::fs::write(table.join("empty.parquet"), "").unwrap();
+    let query = format!("SELECT count(*) FROM '{}/'", table.display());
+    let (code, out, err) = morsel(&["-c", &query]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("empty.parquet: an empty file (0 bytes), not Parquet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tpch_gen_does_not_replace_tables_unasked_and_bench_says_what_it_checked() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("sf");
+    let out = out.to_str().unwrap();
+    let generate = |extra: &[&str]| {
+        let mut args = vec!["tpch", "gen", "--sf", "0.001", "--out", out];
+        args.extend_from_slice(extra);
+        morsel(&args)
+    };
+    let (code, _, err) = generate(&[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = generate(&[]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("already holds") && err.contains("lineitem") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, _, err) = generate(&["--force"]);
+    assert_eq!(code, 0, "{err}");
+
+    let bench = |extra: &[&str]| {
+        let mut args = vec!["bench", "tpch", "--data", out, "--queries", "1,6"];
+        args.extend_from_slice(extra);
+        morsel(&args)
+    };
+    let (code, out_text, err) = bench(&["--iterations", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out_text.contains("tpch: 2 ran, 0 failed; answers not checked"),
+        "{out_text}"
+    );
+    assert!(!out_text.contains("passed"), "{out_text}");
+    let (code, _, err) = bench(&["--iterations", "0"]);
+    assert_eq!(code, 2, "a usage error: {err}");
+    assert!(err.contains("--iterations"), "{err}");
+}
+
+#[test]
+fn errors_in_several_commands_say_which_command() {
+    let (code, _, err) = morsel(&["-c", "SELECT 1", "-c", "SELECT nope FROM"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("<command 2>:1:"), "{err}");
+}
+
+#[test]
+fn a_batch_run_stopped_by_ctrl_c_exits_130() {
+    use std::process::{Command, Stdio};
+
+    use assert_cmd::cargo::CommandCargoExt;
+
+    let child = Command::cargo_bin("morsel")
+        .unwrap()
+        .args([
+            "-c",
+            "SELECT count(*) FROM range(1000000000000) WHERE value % 7 = 3",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("cancelled"), "{err}");
+}
+
+#[test]
+fn machine_formats_keep_nulls_apart_from_empty_text() {
+    let query = "SELECT * FROM (VALUES (1, NULL, 'a|b'), (2, '', 'c')) t(n, s, p) ORDER BY n";
+    let run = |format: &str| {
+        let (code, out, err) = morsel(&["--format", format, "-c", query]);
+        assert_eq!(code, 0, "{format}: {err}");
+        out
+    };
+    assert_eq!(run("csv"), "n,s,p\n1,,a|b\n2,\"\",c\n");
+    assert_eq!(
+        run("ndjson"),
+        "{\"n\":1,\"s\":null,\"p\":\"a|b\"}\n{\"n\":2,\"s\":\"\",\"p\":\"c\"}\n"
+    );
+    assert!(run("markdown").contains("| a\\|b |"), "{}", run("markdown"));
+}
+
+#[test]
+fn repeated_select_items_get_names_of_their_own() {
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*), count(*), v, v FROM (VALUES (1), (2)) t(v) GROUP BY v ORDER BY v",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "count(*),count(*)_1,v,v_1\n1,1,1,1\n1,1,2,2\n");
+}
+
+#[test]
+fn a_statement_that_ends_too_soon_is_located_at_its_end() {
+    let dir = TempDir::new().unwrap();
+    let script = dir.path().join("s.sql");
+    std::fs::write(&script, "SELECT 1;\nSELECT 2;\n  SELECT 1 +;\n").unwrap();
+    let (code, _, err) = morsel(&["-f", script.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("s.sql:3:13: error: syntax error"), "{err}");
+}

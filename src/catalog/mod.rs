@@ -5,10 +5,13 @@
 //! through [`open_table`] or [`retype_partitions`], so all three agree on the
 //! format detection, hive partition discovery and partition column types.
 
+mod csv_format;
 mod factory;
+mod globs;
 mod null_marker;
 mod partitions;
 
+pub use csv_format::QuotedCsvFactory;
 pub use factory::{MorselTableFactory, MorselUrlTables};
 pub use partitions::retype_partitions;
 
@@ -23,7 +26,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
-use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
@@ -36,9 +39,24 @@ pub enum FileKind {
     Parquet,
     Csv,
     Tsv,
+    /// `.json`: newline-delimited objects, or one array of them.
+    Json,
+    /// `.ndjson`: one object per line.
+    NdJson,
+    /// `.jsonl`: one object per line.
+    JsonLines,
 }
 
 impl FileKind {
+    const ALL: [Self; 6] = [
+        Self::Parquet,
+        Self::Csv,
+        Self::Tsv,
+        Self::Json,
+        Self::NdJson,
+        Self::JsonLines,
+    ];
+
     /// The format of a file from its name, looking through a `.gz`/`.zst`/… suffix.
     /// Returns the kind and the compression suffix, if any.
     pub fn from_file_name(name: &str) -> Option<(Self, Option<&'static str>)> {
@@ -50,15 +68,9 @@ impl FileKind {
             Some((suffix, codec)) => (&lower[..lower.len() - suffix.len()], Some(*codec)),
             None => (lower.as_str(), None),
         };
-        let kind = if stem.ends_with(".parquet") {
-            Self::Parquet
-        } else if stem.ends_with(".csv") {
-            Self::Csv
-        } else if stem.ends_with(".tsv") {
-            Self::Tsv
-        } else {
-            return None;
-        };
+        let kind = Self::ALL
+            .into_iter()
+            .find(|kind| stem.ends_with(kind.extension()))?;
         if kind == Self::Parquet && compression.is_some() {
             return None;
         }
@@ -70,6 +82,18 @@ impl FileKind {
             Self::Parquet => ".parquet",
             Self::Csv => ".csv",
             Self::Tsv => ".tsv",
+            Self::Json => ".json",
+            Self::NdJson => ".ndjson",
+            Self::JsonLines => ".jsonl",
+        }
+    }
+
+    /// The name of DataFusion's format factory that reads this kind.
+    fn factory(self) -> &'static str {
+        match self {
+            Self::Parquet => "parquet",
+            Self::Csv | Self::Tsv => "csv",
+            Self::Json | Self::NdJson | Self::JsonLines => "json",
         }
     }
 }
@@ -236,11 +260,23 @@ fn with_trailing_slash(location: &str) -> String {
 /// from `key=value` directories and get the narrowest type all values fit.
 pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn TableProvider>> {
     let url = table_url(location)?;
-    let (kind, compression) = detect_format(state, &url, location).await?;
-    let options = listing_options(state, kind, compression)?;
-    let partition_names = options.infer_partitions(state, &url).await?;
-    let partition_cols =
-        partitions::infer_partition_types(state, &url, &options, &partition_names).await?;
+    if !globs::is_one_level(&url) {
+        globs::refuse_crossing_matches(state, &url, location).await?;
+        return Ok(open_listing(state, url, location).await?);
+    }
+    let one_level = globs::one_level_state(state)?;
+    let table = open_listing(&one_level, url, location).await?;
+    Ok(Arc::new(globs::OneLevelGlob(table)))
+}
+
+async fn open_listing(
+    state: &SessionState,
+    url: ListingTableUrl,
+    location: &str,
+) -> Result<Arc<ListingTable>> {
+    let format = detect_format(state, &url, location).await?;
+    let options = listing_options(state, &format)?;
+    let partition_cols = partitions::partition_columns(state, &url, &options).await?;
     let config = ListingTableConfig::new(url.clone())
         .with_listing_options(options.with_table_partition_cols(partition_cols))
         .infer_schema(state)
@@ -313,20 +349,56 @@ pub fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
         .map(|e| format!(": corrupt Parquet data: {e}"))
 }
 
-/// The format of the first data file under `url`.
+/// The one format of the data files under `url`, with their compression
+/// and, for `.json`, whether the first file is one array of objects.
+///
+/// A table reads files of one format and compression: where `url` holds
+/// others too (`a.parquet` and `b.csv`, `x.csv` and `y.csv.gz`), they would
+/// be left out without a word, so that is an error naming one of each. So
+/// is a 0-byte `.parquet`, which DataFusion reads as a table of no columns.
 async fn detect_format(
     state: &SessionState,
     url: &ListingTableUrl,
     location: &str,
-) -> Result<(FileKind, Option<&'static str>)> {
+) -> Result<DataFormat> {
     let store = state.runtime_env().object_store(url)?;
     let mut files = url.list_all_files(state, store.as_ref(), "").await?;
+    let root = url.object_store();
+    let shown = |file: &ObjectMeta| display_path(root.as_str(), file.location.as_ref());
     let mut seen = 0;
+    let mut first: Option<((FileKind, Option<&'static str>), ObjectMeta)> = None;
     while let Some(file) = files.try_next().await? {
         seen += 1;
-        if let Some(found) = file.location.filename().and_then(FileKind::from_file_name) {
-            return Ok(found);
+        let Some(format) = file.location.filename().and_then(FileKind::from_file_name) else {
+            continue;
+        };
+        if format.0 == FileKind::Parquet && file.size == 0 {
+            return Err(DataFusionError::Plan(format!(
+                "{}: an empty file (0 bytes), not Parquet; remove it or write it again",
+                shown(&file)
+            )));
         }
+        match &first {
+            None => first = Some((format, file)),
+            Some((kind, one)) if *kind != format => {
+                return Err(DataFusionError::Plan(format!(
+                    "{location}: a table reads one kind of file, and this holds {} and {}; \
+                     query each kind with a glob, e.g. SELECT * FROM '{}'",
+                    shown(one),
+                    shown(&file),
+                    glob_of(location, one)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(((kind, compression), file)) = first {
+        let json_array = kind == FileKind::Json && starts_with_array(store.as_ref(), &file).await?;
+        return Ok(DataFormat {
+            kind,
+            compression,
+            json_array,
+        });
     }
     let missing = match local_path(url) {
         Some(path) => !path.exists(),
@@ -335,35 +407,64 @@ async fn detect_format(
     Err(DataFusionError::Plan(match (missing, url.scheme()) {
         (true, "file") => format!("{location}: no such file or directory"),
         (true, _) => format!("{location}: no objects at this location"),
-        (false, _) => format!("{location}: no .parquet, .csv or .tsv files found"),
+        (false, _) => {
+            format!("{location}: no .parquet, .csv, .tsv, .json, .ndjson or .jsonl files found")
+        }
     }))
+}
+
+/// How the files of a table are written.
+struct DataFormat {
+    kind: FileKind,
+    compression: Option<&'static str>,
+    /// A `.json` file holding one array of objects rather than a line each.
+    json_array: bool,
+}
+
+/// A glob under a directory `location` for the files named like `file`.
+fn glob_of(location: &str, file: &ObjectMeta) -> String {
+    let name = file
+        .location
+        .filename()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let suffix = FileKind::ALL
+        .into_iter()
+        .map(FileKind::extension)
+        .filter_map(|ext| name.find(ext).map(|at| &name[at..]))
+        .next()
+        .unwrap_or_default();
+    format!("{}**/*{suffix}", with_trailing_slash(location))
+}
+
+/// Whether an uncompressed `.json` file begins, after white space, with `[`.
+async fn starts_with_array(store: &dyn ObjectStore, file: &ObjectMeta) -> Result<bool> {
+    let head = store
+        .get_range(&file.location, 0..file.size.min(4096))
+        .await?;
+    Ok(head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
 }
 
 /// Listing options for one format, built by DataFusion's own format factories
 /// so session settings (e.g. `datafusion.catalog.has_header`) apply.
-fn listing_options(
-    state: &SessionState,
-    kind: FileKind,
-    compression: Option<&str>,
-) -> Result<ListingOptions> {
+fn listing_options(state: &SessionState, format: &DataFormat) -> Result<ListingOptions> {
     let mut format_options = HashMap::new();
-    let mut extension = kind.extension().to_string();
-    if let Some(codec) = compression {
+    let mut extension = format.kind.extension().to_string();
+    if let Some(codec) = format.compression {
         format_options.insert("format.compression".to_string(), codec.to_string());
         extension.push_str(suffix_of(codec));
     }
-    if kind == FileKind::Tsv {
+    if format.kind == FileKind::Tsv {
         format_options.insert("format.delimiter".to_string(), "\t".to_string());
     }
-    let factory_name = match kind {
-        FileKind::Parquet => "parquet",
-        FileKind::Csv | FileKind::Tsv => "csv",
-    };
-    let format = state
+    if format.json_array {
+        format_options.insert("format.newline_delimited".to_string(), "false".to_string());
+    }
+    let factory_name = format.kind.factory();
+    let factory = state
         .get_file_format_factory(factory_name)
-        .ok_or_else(|| DataFusionError::Internal(format!("no {factory_name} format")))?
-        .create(state, &format_options)?;
-    Ok(ListingOptions::new(format).with_file_extension(extension))
+        .ok_or_else(|| DataFusionError::Internal(format!("no {factory_name} format")))?;
+    Ok(ListingOptions::new(factory.create(state, &format_options)?).with_file_extension(extension))
 }
 
 /// Describes a listing table for `\d`: its location, format and partition columns.
@@ -375,7 +476,10 @@ pub struct TableInfo {
 
 /// What `\d` shows about a table; `None` for tables that are not over files.
 pub fn table_info(provider: &dyn TableProvider) -> Option<TableInfo> {
-    let table = provider.downcast_ref::<ListingTable>()?;
+    let table = match provider.downcast_ref::<globs::OneLevelGlob>() {
+        Some(glob) => glob.0.as_ref(),
+        None => provider.downcast_ref::<ListingTable>()?,
+    };
     let options = table.options();
     let location = table
         .table_paths()

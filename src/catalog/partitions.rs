@@ -10,50 +10,96 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::plan_err;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::Result;
 use futures::TryStreamExt;
+use object_store::ObjectMeta;
 
 /// The value Hive writes for a null partition key.
 const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
 
-/// Types for the partition columns `names`, from the values found under `url`.
-pub(super) async fn infer_partition_types(
+/// The partition columns of the table at `url`, typed from their values.
+///
+/// They are the `key=value` directories between the table's root and its
+/// files, and every file must have the same keys. DataFusion looks at ten
+/// files for the keys, and a file with others, or with a plain directory
+/// among its parents (`wrap/events/year=2024/…` opened as `wrap/`), is then
+/// silently not read; here every file counts, a plain directory anywhere
+/// means the table has no partition columns (each file is still read), and
+/// files that disagree on the keys are an error that names two of them.
+pub(super) async fn partition_columns(
     state: &dyn Session,
     url: &ListingTableUrl,
     options: &ListingOptions,
-    names: &[String],
 ) -> Result<Vec<(String, DataType)>> {
-    if names.is_empty() {
-        return Ok(vec![]);
-    }
     let store = state.runtime_env().object_store(url)?;
     let files: Vec<_> = url
         .list_all_files(state, store.as_ref(), &options.file_extension)
         .await?
         .try_collect()
         .await?;
-    let mut types = vec![Candidate::Int; names.len()];
+    let mut layout: Option<(Vec<&str>, &ObjectMeta)> = None;
+    let mut partitioned = Vec::with_capacity(files.len());
     for file in &files {
-        let Some(parts) = url.strip_prefix(&file.location) else {
-            continue;
+        let Some(parents) = partition_directories(url, file) else {
+            return Ok(vec![]);
         };
-        for segment in parts {
-            let Some((key, value)) = segment.split_once('=') else {
-                continue;
-            };
-            if let Some(i) = names.iter().position(|n| n == key) {
-                types[i] = types[i].widen_to_fit(value);
+        let keys: Vec<&str> = parents.iter().map(|(key, _)| *key).collect();
+        match &layout {
+            None => layout = Some((keys, file)),
+            Some((first, first_file)) if *first != keys => {
+                return plan_err!(
+                    "{}: its files disagree on partition directories: {} is under {}, {} under {}",
+                    url.as_str(),
+                    first_file.location,
+                    shown_keys(first),
+                    file.location,
+                    shown_keys(&keys)
+                );
             }
+            Some(_) => {}
+        }
+        partitioned.push(parents);
+    }
+    let Some((names, _)) = layout else {
+        return Ok(vec![]);
+    };
+    let mut types = vec![Candidate::Int; names.len()];
+    for parents in &partitioned {
+        for (i, (_, value)) in parents.iter().enumerate() {
+            types[i] = types[i].widen_to_fit(value);
         }
     }
     Ok(names
         .iter()
-        .cloned()
+        .map(|name| name.to_string())
         .zip(types.into_iter().map(Candidate::data_type))
         .collect())
+}
+
+/// The `(key, value)` of each directory between the table's root and
+/// `file`; `None` when one of them is a plain directory.
+fn partition_directories<'a>(
+    url: &ListingTableUrl,
+    file: &'a ObjectMeta,
+) -> Option<Vec<(&'a str, &'a str)>> {
+    let mut segments: Vec<&str> = url.strip_prefix(&file.location)?.collect();
+    segments.pop();
+    segments.into_iter().map(|s| s.split_once('=')).collect()
+}
+
+fn shown_keys(keys: &[&str]) -> String {
+    match keys {
+        [] => "no key=value directory".to_string(),
+        keys => keys
+            .iter()
+            .map(|k| format!("{k}=…"))
+            .collect::<Vec<_>>()
+            .join("/"),
+    }
 }
 
 /// Replaces string-typed partition columns of a table DataFusion built
@@ -78,18 +124,23 @@ pub async fn retype_partitions(
     if untyped.is_empty() || table.table_paths().len() != 1 {
         return Ok(provider);
     }
-    let inferred = infer_partition_types(state, url, options, &untyped).await?;
-    let partition_cols = options
-        .table_partition_cols
-        .iter()
-        .map(|(name, ty)| {
-            let ty = inferred
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(ty, |(_, t)| t);
-            (name.clone(), ty.clone())
-        })
-        .collect::<Vec<_>>();
+    let inferred = partition_columns(state, url, options).await?;
+    let partition_cols = if untyped.len() == options.table_partition_cols.len() {
+        // All found by DataFusion, from ten files: ours looked at them all.
+        inferred
+    } else {
+        options
+            .table_partition_cols
+            .iter()
+            .map(|(name, ty)| {
+                let ty = inferred
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(ty, |(_, t)| t);
+                (name.clone(), ty.clone())
+            })
+            .collect::<Vec<_>>()
+    };
     let table_schema = table.schema();
     let file_fields: Vec<_> = table_schema
         .fields()
@@ -148,13 +199,30 @@ fn is_plain_integer(value: &str) -> bool {
     value.parse::<i64>().is_ok() && (digits == "0" || !digits.starts_with('0'))
 }
 
-/// `YYYY-MM-DD`, the only date spelling hive paths use in practice.
+/// A real day spelled `YYYY-MM-DD`, the only date spelling hive paths use
+/// in practice; `2024-13-99` is text.
 fn is_iso_date(value: &str) -> bool {
     let b = value.as_bytes();
-    b.len() == 10
+    let spelled = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !spelled {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| value[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    (1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }

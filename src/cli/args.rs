@@ -116,6 +116,9 @@ pub struct GenArgs {
     /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Replace the TPC-H tables DIR already holds
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,8 +136,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "LIST", default_value = "1-22")]
     pub queries: String,
     /// Timed runs per query
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub iterations: usize,
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: u32,
     /// Untimed runs per query before the timed ones
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub warmup: usize,

@@ -51,6 +51,7 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
         codec: args.compression,
         row_group_rows: args.row_group_rows as usize,
         threads,
+        replace: args.force,
     };
     tpch::generate(&options, args.profile)
 }
@@ -61,7 +62,7 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
     let options = tpch::bench::BenchOptions {
         data: args.data,
         queries,
-        iterations: args.iterations,
+        iterations: args.iterations as usize,
         warmup: args.warmup,
         session: args.engine.engine_options(),
         json: args.json,
@@ -122,10 +123,20 @@ async fn run_batch(runner: &mut Runner<'_>, inputs: Vec<Input>, keep_going: bool
             .map_err(|source| Error::file("<stdin>", source))?;
         vec![("<stdin>".to_string(), text)]
     } else {
+        let commands = inputs
+            .iter()
+            .filter(|i| matches!(i, Input::Command(_)))
+            .count();
+        let mut command_number = 0;
         inputs
             .into_iter()
             .map(|input| match input {
-                Input::Command(sql) => Ok(("<command>".to_string(), sql)),
+                Input::Command(sql) if commands == 1 => Ok(("<command>".to_string(), sql)),
+                // Each `-c` by its place among them, so an error says which.
+                Input::Command(sql) => {
+                    command_number += 1;
+                    Ok((format!("<command {command_number}>"), sql))
+                }
                 Input::File(path) => {
                     runner::read_script(&path).map(|text| (path.display().to_string(), text))
                 }

@@ -225,6 +225,7 @@ impl<'s> Runner<'s> {
     /// on; either way an error makes the result `Err(Error::Script)`.
     pub async fn run_script(&mut self, name: &str, text: &str, keep_going: bool) -> Result<Flow> {
         let mut failed = false;
+        let mut interrupted = false;
         for located in script::split(text).0 {
             let result = match located.piece {
                 Piece::Statement(sql) => self.run_statement(&sql).await.map(|_| Flow::Continue),
@@ -236,20 +237,25 @@ impl<'s> Runner<'s> {
             match result {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
-                Err(e) if e.is_broken_pipe() || matches!(e, Error::Reported) => return Err(e),
+                Err(e)
+                    if e.is_broken_pipe() || matches!(e, Error::Reported | Error::Interrupted) =>
+                {
+                    return Err(e);
+                }
                 Err(e) => {
                     eprintln!("{}", located_message(name, located.start, &e));
                     failed = true;
-                    if !keep_going || matches!(e, Error::Cancelled) {
+                    interrupted = matches!(e, Error::Cancelled);
+                    if !keep_going || interrupted {
                         break;
                     }
                 }
             }
         }
-        if failed {
-            Err(Error::Reported)
-        } else {
-            Ok(Flow::Continue)
+        match (interrupted, failed) {
+            (true, _) => Err(Error::Interrupted),
+            (false, true) => Err(Error::Reported),
+            (false, false) => Ok(Flow::Continue),
         }
     }
 

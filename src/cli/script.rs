@@ -1,6 +1,8 @@
 //! Splitting SQL text into statements and backslash commands, with positions.
 //!
-//! A script is cut at each `;` that is outside quotes and comments. Every
+//! A script is cut at each `;` that is outside quotes and comments
+//! (`'…'`, `"…"`, `` `…` ``, `E'…'` with backslash escapes, `$$…$$` and
+//! `$tag$…$tag$`, `--` and `/* */`). Every
 //! piece remembers where it starts, so an error the parser reports at
 //! "line 1, column 8" of a statement becomes `FILE:LINE:COL` of the script.
 //! A line whose first character is `\` (outside a statement) is a command.
@@ -29,6 +31,10 @@ pub fn split(text: &str) -> (Vec<Located>, bool) {
 enum State {
     Code,
     Quoted(char),
+    /// In `E'…'`; `true` just after a backslash.
+    Escaped(bool),
+    /// In a dollar-quoted string, until this byte offset (its closing tag's end).
+    DollarQuoted(usize),
     LineComment,
     BlockComment,
 }
@@ -56,6 +62,7 @@ impl<'a> Splitter<'a> {
         let mut state = State::Code;
         let mut here = Location { line: 1, column: 1 };
         let mut chars = self.text.char_indices().peekable();
+        let mut after_word = false;
         while let Some((offset, c)) = chars.next() {
             let next = chars.peek().map(|(_, n)| *n);
             let at = here;
@@ -88,7 +95,19 @@ impl<'a> Splitter<'a> {
                     if self.start.is_none() {
                         self.start = Some((offset, at));
                     }
+                    let starts_word = !after_word;
+                    after_word = c.is_alphanumeric() || c == '_';
                     match (c, next) {
+                        ('E' | 'e', Some('\'')) if starts_word => {
+                            chars.next();
+                            here.column += 1;
+                            state = State::Escaped(false);
+                            self.has_code = true;
+                        }
+                        ('$', _) if starts_word && self.dollar_tag(offset).is_some() => {
+                            state = State::DollarQuoted(self.dollar_close(offset));
+                            self.has_code = true;
+                        }
                         ('\'' | '"' | '`', _) => {
                             state = State::Quoted(c);
                             self.has_code = true;
@@ -105,6 +124,12 @@ impl<'a> Splitter<'a> {
                     }
                 }
                 State::Quoted(quote) if c == quote => state = State::Code,
+                State::Escaped(true) => state = State::Escaped(false),
+                State::Escaped(false) if c == '\\' => state = State::Escaped(true),
+                State::Escaped(false) if c == '\'' => state = State::Code,
+                State::DollarQuoted(close) if offset + c.len_utf8() >= close => {
+                    state = State::Code;
+                }
                 State::LineComment if c == '\n' => state = State::Code,
                 State::BlockComment if c == '*' && next == Some('/') => {
                     chars.next();
@@ -117,6 +142,27 @@ impl<'a> Splitter<'a> {
         let open = self.has_code;
         self.finish(self.text.len());
         (self.pieces, open)
+    }
+
+    /// The tag of a dollar quote opening at `offset` (`$$` or `$name$`).
+    fn dollar_tag(&self, offset: usize) -> Option<&'a str> {
+        let rest = &self.text[offset + 1..];
+        let name = &rest[..rest.find('$')?];
+        let valid = name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        valid.then(|| &self.text[offset..offset + name.len() + 2])
+    }
+
+    /// Where the dollar quote opening at `offset` closes: the end of its
+    /// tag's next appearance, or never.
+    fn dollar_close(&self, offset: usize) -> usize {
+        let Some(tag) = self.dollar_tag(offset) else {
+            return usize::MAX;
+        };
+        let body = offset + tag.len();
+        self.text[body..]
+            .find(tag)
+            .map_or(usize::MAX, |at| body + at + tag.len())
     }
 
     fn finish(&mut self, end: usize) {
@@ -177,6 +223,28 @@ mod tests {
                 ("select 1".to_string(), 2, 1),
                 ("\\d t".to_string(), 3, 3),
             ]
+        );
+    }
+
+    #[test]
+    fn semicolons_in_dollar_quotes_and_escaped_strings_stay_inside() {
+        let text = "select $$a;b$$ as x; select $t$ $$; $t$; select E'it\\'s; ok', e'\\\\';\nselect 'x''y;z'";
+        assert_eq!(
+            statements(text),
+            vec![
+                ("select $$a;b$$ as x".to_string(), 1, 1),
+                ("select $t$ $$; $t$".to_string(), 1, 22),
+                ("select E'it\\'s; ok', e'\\\\'".to_string(), 1, 42),
+                ("select 'x''y;z'".to_string(), 2, 1),
+            ]
+        );
+        assert!(
+            split("select $$ open;").1,
+            "an unclosed dollar quote is open"
+        );
+        assert!(
+            !split("select a$b; select 1;").1,
+            "a $ inside a word quotes nothing"
         );
     }
 

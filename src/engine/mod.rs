@@ -28,11 +28,12 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Analyzer;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement;
 
-use crate::catalog::{self, Discovered, MorselTableFactory, MorselUrlTables};
+use crate::catalog::{self, Discovered, MorselTableFactory, MorselUrlTables, QuotedCsvFactory};
 use crate::planning;
 use crate::storage::{IoCounts, ObjectStores, S3Key};
 
@@ -66,15 +67,19 @@ impl Engine {
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
         let pool_size = options.memory_limit.map(memory::pool_size);
         let pool = Arc::new(memory::PeakPool::new(limited_pool(pool_size)));
-        let mut state = SessionStateBuilder::new()
+        let state = SessionStateBuilder::new()
             .with_config(session_config(options.threads, pool_size))
             .with_runtime_env(runtime_env(options, &stores, &pool)?)
             .with_default_features()
-            .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules));
-        for rule in planning::physical_rules(pool_size.is_some()) {
-            state = state.with_physical_optimizer_rule(rule);
+            .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules))
+            .with_physical_optimizer_rules(planning::physical_rules(
+                PhysicalOptimizer::new().rules,
+                pool_size.is_some(),
+            ));
+        let ctx = with_morsel_catalog(state.build(), &stores)?;
+        for function in planning::aggregate_functions() {
+            ctx.register_udaf(function);
         }
-        let ctx = with_morsel_catalog(state.build(), &stores);
         Ok(Self { ctx, stores, pool })
     }
 
@@ -285,8 +290,13 @@ fn runtime_env(
 }
 
 /// The context over `state` with morsel's tables: `CREATE EXTERNAL TABLE`
-/// for Parquet and CSV, and quoted paths and globs in `FROM`.
-fn with_morsel_catalog(mut state: SessionState, stores: &Arc<ObjectStores>) -> SessionContext {
+/// for Parquet and CSV, quoted paths and globs in `FROM`, and CSV schemas
+/// inferred without cutting a quoted newline.
+fn with_morsel_catalog(
+    mut state: SessionState,
+    stores: &Arc<ObjectStores>,
+) -> Result<SessionContext> {
+    state.register_file_format(Arc::new(QuotedCsvFactory::default()), true)?;
     for format in ["PARQUET", "CSV"] {
         state.table_factories_mut().insert(
             format.into(),
@@ -303,5 +313,5 @@ fn with_morsel_catalog(mut state: SessionState, stores: &Arc<ObjectStores>) -> S
         .build()
         .into();
     url_tables.attach(ctx.state_weak_ref());
-    ctx
+    Ok(ctx)
 }

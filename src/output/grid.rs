@@ -45,9 +45,10 @@ impl<'a> Grid<'a> {
         self.hidden += batch.num_rows() - keep;
         if keep > 0 {
             let kept = super::text_rows(&[batch.slice(0, keep)], "NULL");
+            let format = self.layout.format;
             self.rows.extend(
                 kept.into_iter()
-                    .map(|row| row.iter().map(|value| one_line(value)).collect()),
+                    .map(|row| row.iter().map(|value| cell(value, format)).collect()),
             );
         }
     }
@@ -168,7 +169,12 @@ impl<'a> Grid<'a> {
 
 impl ResultSink for Grid<'_> {
     fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
-        self.header = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let format = self.layout.format;
+        self.header = schema
+            .fields()
+            .iter()
+            .map(|f| cell(f.name(), format))
+            .collect();
         self.right_aligned = schema
             .fields()
             .iter()
@@ -198,6 +204,16 @@ fn rule_line(widths: &[usize], markdown: bool) -> String {
         line.push(edge);
     }
     line
+}
+
+/// A value as a cell of `format`: on one line, and in markdown with `|`
+/// escaped, which would otherwise end the cell.
+fn cell(value: &str, format: Format) -> String {
+    let line = one_line(value);
+    match format {
+        Format::Markdown if line.contains('|') => line.replace('|', "\\|"),
+        _ => line,
+    }
 }
 
 /// Newlines and tabs would break the grid; show them escaped.

@@ -1,7 +1,7 @@
 //! Result formats: how rows leave morsel.
 //!
-//! Machine formats (CSV, TSV, JSON, NDJSON) stream batch by batch through
-//! arrow's writers, so a large result never sits in memory. Human formats
+//! Machine formats (CSV, TSV, JSON, NDJSON) stream batch by batch (JSON
+//! through arrow's writer), so a large result never sits in memory. Human formats
 //! (table, markdown) need column widths first, so they keep at most
 //! `max_rows` rows and only count the rest.
 
@@ -12,7 +12,6 @@ use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
 
-use datafusion::arrow::csv::{Writer as CsvWriter, WriterBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::json::writer::{JsonArray, JsonFormat, LineDelimited};
 use datafusion::arrow::json::{Writer as JsonWriter, WriterBuilder as JsonWriterBuilder};
@@ -180,55 +179,89 @@ impl<S: ResultSink> ResultSink for Limited<S> {
     }
 }
 
-/// CSV or TSV, with a header row.
+/// CSV or TSV, with a header row. A NULL is an empty field and an empty
+/// string is `""`, as DuckDB writes them, so a reader can tell one from the
+/// other; a field holding the delimiter, a quote or a line break is quoted.
 struct Delimited<'a> {
-    out: Option<&'a mut dyn Write>,
+    out: &'a mut dyn Write,
     delimiter: u8,
-    writer: Option<CsvWriter<&'a mut dyn Write>>,
+    line: Vec<u8>,
 }
 
 impl<'a> Delimited<'a> {
     fn new(out: &'a mut dyn Write, delimiter: u8) -> Self {
         Self {
-            out: Some(out),
+            out,
             delimiter,
-            writer: None,
+            line: Vec::new(),
         }
+    }
+
+    /// Appends one field, quoted where it must be, and its separator.
+    fn field(&mut self, text: &str, first: bool) {
+        if !first {
+            self.line.push(self.delimiter);
+        }
+        let special = |b: &u8| *b == self.delimiter || matches!(b, b'"' | b'\n' | b'\r');
+        if text.is_empty() || text.as_bytes().iter().any(special) {
+            self.line.push(b'"');
+            self.line
+                .extend_from_slice(text.replace('"', "\"\"").as_bytes());
+            self.line.push(b'"');
+        } else {
+            self.line.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// Writes the lines held so far; each batch is written at once.
+    fn write_lines(&mut self) -> std::io::Result<()> {
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
     }
 }
 
 impl ResultSink for Delimited<'_> {
     fn begin(&mut self, schema: &SchemaRef) -> std::io::Result<()> {
-        let Some(out) = self.out.take() else {
-            return Ok(());
-        };
         if schema.fields().is_empty() {
             return Ok(());
         }
-        let mut writer = WriterBuilder::new()
-            .with_delimiter(self.delimiter)
-            .with_header(true)
-            .build(out);
-        // Writing an empty batch prints the header, so an empty result still has one.
-        writer
-            .write(&RecordBatch::new_empty(schema.clone()))
-            .map_err(into_io)?;
-        self.writer = Some(writer);
-        Ok(())
+        for (i, field) in schema.fields().iter().enumerate() {
+            self.field(field.name(), i == 0);
+        }
+        self.line.push(b'\n');
+        self.write_lines()
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
-        match &mut self.writer {
-            Some(writer) => writer.write(batch).map_err(into_io),
-            None => Ok(()),
+        let options = FormatOptions::default().with_display_error(true);
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(into_io)?;
+        let mut text = String::new();
+        for row in 0..batch.num_rows() {
+            for (i, (column, formatter)) in batch.columns().iter().zip(&formatters).enumerate() {
+                if column.is_null(row) {
+                    if i > 0 {
+                        self.line.push(self.delimiter);
+                    }
+                    continue;
+                }
+                text.clear();
+                std::fmt::Write::write_fmt(&mut text, format_args!("{}", formatter.value(row)))
+                    .map_err(std::io::Error::other)?;
+                self.field(&text, i == 0);
+            }
+            self.line.push(b'\n');
         }
+        self.write_lines()
     }
 
     fn end(&mut self) -> std::io::Result<()> {
-        match self.writer.take() {
-            Some(writer) => writer.into_inner().flush(),
-            None => Ok(()),
-        }
+        self.out.flush()
     }
 }
 
@@ -258,7 +291,12 @@ impl<F: JsonFormat> ResultSink for Json<'_, F> {
         if let Some(out) = self.out.take()
             && !schema.fields().is_empty()
         {
-            self.writer = Some(JsonWriterBuilder::new().build::<_, F>(out));
+            // A key for every column, `null` included, as DuckDB writes it.
+            self.writer = Some(
+                JsonWriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, F>(out),
+            );
         }
         Ok(())
     }

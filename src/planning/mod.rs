@@ -1,13 +1,13 @@
-//! Planning: morsel's optimizer rules and the operators they put in plans.
+//! Planning: morsel's optimizer rules, the operators they put in plans and
+//! the functions that replace DataFusion's.
 //!
 //! DataFusion plans every statement with its own rules; [`analyzer_rules`]
 //! places ours among its analyzer rules (which resolve and type a logical
-//! plan), and [`physical_rules`] lists ours that run after all of its
-//! physical ones, in order. A rule lives
-//! in `rules/`, one file each, and imports the operator it inserts from
-//! `operators/`; an operator knows nothing of the rules. Nothing here knows
-//! the catalog, the session or the front end: a rule sees a plan and the
-//! session's settings, nothing else.
+//! plan), and [`physical_rules`] among its physical ones, each with why it
+//! sits where it does. A rule lives in `rules/`, one file each, and imports
+//! the operator it inserts from `operators/`; an operator knows nothing of
+//! the rules. Nothing here knows the catalog, the session or the front end:
+//! a rule sees a plan and the session's settings, nothing else.
 
 pub mod operators;
 pub mod rules;
@@ -15,6 +15,7 @@ pub mod rules;
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
+use datafusion::logical_expr::AggregateUDF;
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
@@ -24,32 +25,51 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 1);
+    let mut rules = Vec::with_capacity(defaults.len() + 2);
     for rule in defaults {
-        if rule.name() == "type_coercion" {
+        let is_type_coercion = rule.name() == "type_coercion";
+        if is_type_coercion {
             // Just before type coercion: it sees the types as written and
             // would give a float compared with a decimal the decimal's type.
             rules.push(Arc::new(rules::FloatMeetsDecimal) as _);
         }
         rules.push(rule);
+        if is_type_coercion {
+            // Just after: both sides of an operator have one type now, and
+            // the optimizer, which would fold constants wrapping around,
+            // has not run yet.
+            rules.push(Arc::new(rules::CheckedConstants) as _);
+        }
     }
     rules
 }
 
-/// The physical rules of a session, in the order they run; they are the
-/// rules of a memory limit, so a session without one has none.
-pub fn physical_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
-    if !memory_limited {
-        return Vec::new();
-    }
-    vec![
-        // First: it turns each null-aware anti join (`NOT IN`) into a plain
-        // partitioned one, which only then is a join the next rule handles.
-        Arc::new(rules::SpillableNotIn),
+/// DataFusion's physical rules (`defaults`) with ours, in the order they
+/// run; the rules of a memory limit only where there is one.
+pub fn physical_rules(
+    defaults: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
+    memory_limited: bool,
+) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    // First: it sees each expression where the planner put it, before
+    // DataFusion's rules push projections and filters into scans and joins.
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+        vec![Arc::new(rules::CheckedArithmetic)];
+    rules.extend(defaults);
+    if memory_limited {
+        // After DataFusion's: it turns each null-aware anti join (`NOT IN`)
+        // into a plain partitioned one, which only then is a join the next
+        // rule handles.
+        rules.push(Arc::new(rules::SpillableNotIn));
         // Last: every partitioned hash join, its own and DataFusion's, is
         // final by now, and each becomes a join that spills.
-        Arc::new(rules::SpillableJoins),
-    ]
+        rules.push(Arc::new(rules::SpillableJoins));
+    }
+    rules
+}
+
+/// Aggregate functions that take the place of DataFusion's of the same name.
+pub fn aggregate_functions() -> Vec<AggregateUDF> {
+    vec![AggregateUDF::from(operators::CheckedSum::default())]
 }
 
 /// The settings our rules need from the rest of the planner under a memory
@@ -77,6 +97,8 @@ mod tests {
     use datafusion::execution::memory_pool::GreedyMemoryPool;
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::execution::session_state::SessionStateBuilder;
+    use datafusion::optimizer::Analyzer;
+    use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
     use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
     use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -104,13 +126,14 @@ mod tests {
             configure_for_limit(config.options_mut(), pool);
             runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(pool)));
         }
-        let mut state = SessionStateBuilder::new()
+        let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc().expect("runtime"))
-            .with_default_features();
-        for rule in physical_rules(pool.is_some()) {
-            state = state.with_physical_optimizer_rule(rule);
-        }
+            .with_default_features()
+            .with_physical_optimizer_rules(physical_rules(
+                PhysicalOptimizer::new().rules,
+                pool.is_some(),
+            ));
         let ctx = SessionContext::new_with_state(state.build());
         for table in [
             "CREATE TABLE a AS SELECT CASE WHEN value % 50 = 0 THEN NULL ELSE value END AS k, \
@@ -173,11 +196,33 @@ mod tests {
         assert!(shown.contains("NotInSubqueryExec"), "{shown}");
     }
 
+    fn names<T: ?Sized>(rules: &[Arc<T>], name: impl Fn(&T) -> &str) -> Vec<String> {
+        rules.iter().map(|r| name(r).to_string()).collect()
+    }
+
     #[test]
-    fn without_a_limit_there_are_no_rules_of_ours() {
-        assert!(physical_rules(false).is_empty());
-        let rules = physical_rules(true);
-        let names: Vec<&str> = rules.iter().map(|r| r.name()).collect();
-        assert_eq!(names, ["spillable_not_in", "spillable_joins"]);
+    fn our_physical_rules_come_first_and_the_spilling_ones_last_under_a_limit() {
+        let defaults = PhysicalOptimizer::new().rules;
+        let count = defaults.len();
+        let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
+        assert_eq!(free[0], "checked_arithmetic");
+        assert_eq!(free.len(), count + 1);
+        let limited = names(&physical_rules(defaults, true), |r| r.name());
+        assert_eq!(limited[..count + 1], free[..]);
+        assert_eq!(
+            limited[count + 1..],
+            ["spillable_not_in", "spillable_joins"]
+        );
+    }
+
+    #[test]
+    fn our_analyzer_rules_sit_on_either_side_of_type_coercion() {
+        let rules = names(&analyzer_rules(Analyzer::new().rules), |r| r.name());
+        let at = rules
+            .iter()
+            .position(|r| r == "type_coercion")
+            .expect("type coercion");
+        assert_eq!(rules[at - 1], "float_meets_decimal");
+        assert_eq!(rules[at + 1], "checked_constants");
     }
 }

@@ -53,6 +53,31 @@ pub fn describe(e: &DataFusionError) -> Error {
     }
 }
 
+/// sqlparser reports a statement that ends too soon ("… found: EOF")
+/// without a position; the fault is at the end of `sql`.
+pub fn locate_unfinished(error: Error, sql: &str) -> Error {
+    match error {
+        Error::Query {
+            message,
+            location: None,
+        } if message.ends_with("found: EOF") => Error::Query {
+            message,
+            location: Some(end_of(sql)),
+        },
+        other => other,
+    }
+}
+
+/// Just past the last character of `sql` that is not white space.
+fn end_of(sql: &str) -> Location {
+    let text = sql.trim_end();
+    let last_line = text.rsplit('\n').next().unwrap_or_default();
+    Location {
+        line: 1 + text.matches('\n').count() as u64,
+        column: 1 + last_line.chars().count() as u64,
+    }
+}
+
 /// DataFusion names the file of a CSV error found while inferring a schema,
 /// and arrow the line; this puts them up front as `PATH:LINE: message`.
 fn csv_inference_error(e: &DataFusionError) -> Option<String> {

@@ -12,6 +12,7 @@ mod copy;
 mod depth;
 mod diagnose;
 mod progress;
+mod repeated_names;
 mod s3_statements;
 
 pub use crate::catalog::TableInfo;
@@ -26,6 +27,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::parser::Statement;
 use futures::StreamExt;
@@ -216,7 +218,7 @@ impl Session {
         // Progress must not be read off the previous statement's plan.
         *self.last.lock() = None;
         self.engine.begin_statement();
-        let statement = self.engine.parse(sql).map_err(|e| self.diagnosed(e))?;
+        let statement = self.parse(sql)?;
         depth::check(&statement)?;
         if let Some(answer) = s3_statements::try_apply(&statement, self.engine.stores())? {
             return Ok(Summary {
@@ -234,11 +236,7 @@ impl Session {
             }
             other => (other, None),
         };
-        let plan = self
-            .engine
-            .logical_plan(statement)
-            .await
-            .map_err(|e| self.diagnosed(e))?;
+        let plan = self.logical_plan(statement).await?;
         let frame = self
             .engine
             .apply(plan)
@@ -271,13 +269,9 @@ impl Session {
 
     /// The physical plan of a query, without running it.
     pub async fn physical_plan(&self, sql: &str) -> Result<Arc<dyn ExecutionPlan>> {
-        let statement = self.engine.parse(sql).map_err(|e| self.diagnosed(e))?;
+        let statement = self.parse(sql)?;
         depth::check(&statement)?;
-        let logical = self
-            .engine
-            .logical_plan(statement)
-            .await
-            .map_err(|e| self.diagnosed(e))?;
+        let logical = self.logical_plan(statement).await?;
         match self.engine.physical_plan(&logical).await {
             Ok(plan) => Ok(plan),
             Err(e) => Err(diagnose::locate_in_planning(self.engine.context(), &logical, e).await),
@@ -321,6 +315,33 @@ impl Session {
     }
 
     /// A one-line error, with a suggestion when a table name is misspelled.
+    /// One statement, or a syntax error located in `sql`.
+    fn parse(&self, sql: &str) -> Result<Statement> {
+        self.engine
+            .parse(sql)
+            .map_err(|e| diagnose::locate_unfinished(self.diagnosed(e), sql))
+    }
+
+    /// The logical plan of a statement; one refused only for repeating a
+    /// column name is planned again with the repeats named.
+    async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {
+        let error = match self.engine.logical_plan(statement.clone()).await {
+            Ok(plan) => return Ok(plan),
+            Err(e) => e,
+        };
+        let renamed = repeated_names::refused_for_repeats(&error)
+            .then(|| repeated_names::with_repeats_named(statement))
+            .flatten();
+        match renamed {
+            Some(statement) => self
+                .engine
+                .logical_plan(statement)
+                .await
+                .map_err(|e| self.diagnosed(e)),
+            None => Err(self.diagnosed(error)),
+        }
+    }
+
     fn diagnosed(&self, e: DataFusionError) -> Error {
         diagnose::with_table_suggestion(diagnose::describe(&e), &self.table_names())
     }

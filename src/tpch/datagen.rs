@@ -96,6 +96,8 @@ pub struct GenOptions {
     pub codec: Codec,
     pub row_group_rows: usize,
     pub threads: usize,
+    /// Whether tables already at `out` may be replaced (`--force`).
+    pub replace: bool,
 }
 
 /// Rows per file when the user does not choose a file count.

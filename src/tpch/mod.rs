@@ -23,5 +23,26 @@ pub fn generate(options: &datagen::GenOptions, profile: Option<String>) -> Resul
     if crate::storage::is_remote(&options.out) {
         return upload::generate_remote(options, profile);
     }
-    datagen::generate_into(options, Path::new(&options.out), &|_, _| Ok(()))
+    let out = Path::new(&options.out);
+    if !options.replace {
+        refuse_to_replace(out)?;
+    }
+    datagen::generate_into(options, out, &|_, _| Ok(()))
+}
+
+/// An error when `out` already holds a table this would replace.
+fn refuse_to_replace(out: &Path) -> Result<()> {
+    let existing: Vec<&str> = datagen::TABLES
+        .iter()
+        .map(|t| t.name())
+        .filter(|name| out.join(name).exists())
+        .collect();
+    match existing.as_slice() {
+        [] => Ok(()),
+        names => Err(Error::Usage(format!(
+            "{}: already holds {}; add --force to replace them",
+            out.display(),
+            names.join(", ")
+        ))),
+    }
 }

@@ -1,8 +1,11 @@
-//! Our execution plan operators. Each is complete on its own: the rules
-//! that put them in plans import them, never the reverse.
+//! Our execution plan operators, and the functions that replace
+//! DataFusion's. Each is complete on its own: the rules that put them in
+//! plans import them, never the reverse.
 
+mod checked_sum;
 mod not_in;
 mod spilling_join;
 
+pub use checked_sum::CheckedSum;
 pub use not_in::{NotInSubqueryExec, NotInSurvivor, SubqueryFacts};
 pub use spilling_join::{POOL_SHARE, SpillingHashJoinExec};

@@ -1,10 +1,14 @@
 //! Our optimizer rules, one file each; `planning::analyzer_rules` and `planning::physical_rules`
 //! say in which order they run and why.
 
+mod checked_arithmetic;
+mod checked_constants;
 mod float_meets_decimal;
 mod spillable_joins;
 mod spillable_not_in;
 
+pub use checked_arithmetic::CheckedArithmetic;
+pub use checked_constants::CheckedConstants;
 pub use float_meets_decimal::FloatMeetsDecimal;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
