@@ -11,6 +11,7 @@
 mod copy;
 mod depth;
 mod diagnose;
+mod precedence;
 mod progress;
 mod repeated_names;
 mod s3_statements;
@@ -317,9 +318,12 @@ impl Session {
     /// A one-line error, with a suggestion when a table name is misspelled.
     /// One statement, or a syntax error located in `sql`.
     fn parse(&self, sql: &str) -> Result<Statement> {
-        self.engine
+        let mut statement = self
+            .engine
             .parse(sql)
-            .map_err(|e| diagnose::locate_unfinished(self.diagnosed(e), sql))
+            .map_err(|e| diagnose::locate_unfinished(self.diagnosed(e), sql))?;
+        precedence::rebind_is_distinct(&mut statement);
+        Ok(statement)
     }
 
     /// The logical plan of a statement; one refused only for repeating a

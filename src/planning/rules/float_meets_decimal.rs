@@ -7,16 +7,18 @@
 //! -35.119999999999997, and `WHERE price = -35.12` misses the row that holds
 //! it. DuckDB casts the decimal to the float's type instead (DOUBLE, or
 //! FLOAT for a FLOAT), so the literal is the very number the column holds.
-//! This rule does the same in comparisons, `BETWEEN` and `IN` lists, before
-//! DataFusion's type coercion would choose decimals. Arithmetic between a
-//! float and a decimal is float in DataFusion already; decimals meeting
-//! decimals or integers stay exact.
+//! This rule does the same in comparisons, `BETWEEN` and `IN` lists, and
+//! where branches meet in one value (`CASE`, `coalesce`, `nullif`,
+//! `greatest`, `least`), before DataFusion's type coercion would choose
+//! decimals: a branch of -inf made such a `CASE` fail, and 0.1 lost its
+//! last digits. Arithmetic between a float and a decimal is float in
+//! DataFusion already; decimals meeting decimals or integers stay exact.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::expr::{Case, InList, ScalarFunction};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
@@ -59,6 +61,77 @@ fn compare_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
 }
 
 fn rewrite(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    match expr {
+        Expr::Case(case) => Ok(case_as_floats(case, schema)),
+        Expr::ScalarFunction(function) if joins_branches(function.name()) => {
+            let ScalarFunction { func, args } = function;
+            let (args, changed) = unified(args, schema);
+            let function = Expr::ScalarFunction(ScalarFunction::new_udf(func, args));
+            Ok(if changed {
+                Transformed::yes(function)
+            } else {
+                Transformed::no(function)
+            })
+        }
+        other => compared_as_floats(other, schema),
+    }
+}
+
+/// Functions whose value is one of their arguments, so all share a type.
+fn joins_branches(name: &str) -> bool {
+    matches!(name, "coalesce" | "nullif" | "greatest" | "least" | "nvl")
+}
+
+/// A `CASE` whose results, and whose compared values (`CASE x WHEN …`),
+/// are floats where floats meet decimals.
+fn case_as_floats(case: Case, schema: &DFSchema) -> Transformed<Expr> {
+    let Case {
+        expr,
+        when_then_expr,
+        else_expr,
+    } = case;
+    let (whens, thens): (Vec<Expr>, Vec<Expr>) =
+        when_then_expr.into_iter().map(|(w, t)| (*w, *t)).unzip();
+    let has_else = else_expr.is_some();
+    let (mut results, results_changed) = unified(
+        thens.into_iter().chain(else_expr.map(|e| *e)).collect(),
+        schema,
+    );
+    let else_expr = has_else.then(|| results.pop()).flatten().map(Box::new);
+    let has_operand = expr.is_some();
+    let (mut compared, compared_changed) =
+        unified(expr.map(|e| *e).into_iter().chain(whens).collect(), schema);
+    let expr = has_operand.then(|| compared.remove(0)).map(Box::new);
+    let when_then_expr = compared
+        .into_iter()
+        .zip(results)
+        .map(|(w, t)| (Box::new(w), Box::new(t)))
+        .collect();
+    let case = Expr::Case(Case::new(expr, when_then_expr, else_expr));
+    if results_changed || compared_changed {
+        Transformed::yes(case)
+    } else {
+        Transformed::no(case)
+    }
+}
+
+/// `exprs` with each decimal cast to the widest float among them, when
+/// there is one; and whether any was cast.
+fn unified(exprs: Vec<Expr>, schema: &DFSchema) -> (Vec<Expr>, bool) {
+    let operands: Vec<&Expr> = exprs.iter().collect();
+    match float_meeting_decimal(&operands, schema) {
+        Some(float) => {
+            let exprs = exprs
+                .into_iter()
+                .map(|e| cast_if_decimal(e, &float, schema))
+                .collect();
+            (exprs, true)
+        }
+        None => (exprs, false),
+    }
+}
+
+fn compared_as_floats(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     let operands: Vec<&Expr> = match &expr {
         Expr::BinaryExpr(binary) if is_comparison(binary.op) => vec![&binary.left, &binary.right],
         Expr::Between(between) => vec![&between.expr, &between.low, &between.high],
