@@ -297,6 +297,35 @@ fn branches_mixing_decimals_and_doubles_are_doubles() {
     assert_eq!(out, "a,b,c,d\n-inf,0.1,true,0.1\n");
 }
 
+#[test]
+fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
+    // Found by sqlfuzz: the join's dynamic filter sent the probe scan an
+    // `IN (SET)` of the build keys that told -0.0 from 0.0.
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, _, err) = morsel(&[
+        "-c",
+        &format!("COPY (SELECT CAST('-0.0' AS DOUBLE) AS f) TO '{data}/u.parquet'"),
+        "-c",
+        &format!(
+            "COPY (SELECT CAST(value AS INT) AS v, 0 AS k FROM range(5)) TO '{data}/t/' \
+             STORED AS PARQUET PARTITIONED BY (k)"
+        ),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = morsel(&[
+        data,
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) AS n FROM t JOIN u ON u.f = t.k",
+        "-c",
+        "SELECT count(*) AS n FROM t JOIN u ON u.f = t.v",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n5\nn\n1\n", "DuckDB: -0.0 = 0.0");
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
