@@ -467,7 +467,7 @@ impl<'a> Generator<'a> {
         if depth > 0 && self.chance(0.4) {
             let d = depth - 1;
             return match self.rng.random_range(0..3) {
-                0 => format!("NOT ({})", self.predicate(scope, d)),
+                0 => format!("(NOT ({}))", self.predicate(scope, d)),
                 1 => format!(
                     "({} AND {})",
                     self.predicate(scope, d),
