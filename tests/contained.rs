@@ -1,11 +1,16 @@
-//! Failures kept in bounds: Hive's NULL partitions read as NULL.
+//! Failures kept in bounds: Hive's NULL partitions read as NULL, and a
+//! missing pager loses no result.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
+use assert_cmd::cargo::CommandCargoExt;
 use common::morsel_in;
+use expectrl::session::OsSession;
+use expectrl::{Expect, Regex, Session};
 use tempfile::TempDir;
 
 /// `t/k=1/a.csv` (a = 1, 2) and `t/k=__HIVE_DEFAULT_PARTITION__/b.csv` (a = 3).
@@ -115,4 +120,35 @@ fn a_column_of_only_null_partitions_is_text() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "a,k,ty\n1,,Utf8\n");
+}
+
+/// The REPL in a pseudo-terminal of 20 rows, with `PAGER` set to `pager`,
+/// and the directory its history goes to.
+fn repl_with_pager(pager: &str) -> (OsSession, TempDir) {
+    let home = TempDir::new().unwrap();
+    let mut command = Command::cargo_bin("morsel").unwrap();
+    command
+        .env("MORSEL_HISTORY", home.path().join("history"))
+        .env("TERM", "xterm")
+        .env("PAGER", pager)
+        .env_remove("RUST_BACKTRACE");
+    let mut repl = Session::spawn(command).expect("pty");
+    repl.get_process_mut()
+        .set_window_size(100, 20)
+        .expect("window size");
+    repl.set_expect_timeout(Some(Duration::from_secs(60)));
+    repl.expect("\\? for help").expect("banner");
+    (repl, home)
+}
+
+#[test]
+fn a_pager_that_cannot_start_is_named_and_the_result_printed() {
+    let (mut repl, _home) = repl_with_pager("/nonexistent/pager");
+    // 30 rows do not fit on 20 lines: they would go to the pager.
+    repl.send_line("SELECT value FROM range(30);").unwrap();
+    repl.expect("warning: cannot start pager '/nonexistent/pager'")
+        .expect("warning names the pager");
+    repl.expect(Regex(r"\|\s+0\s+\|")).expect("first row");
+    repl.expect(Regex(r"\|\s+29\s+\|")).expect("last row");
+    repl.expect("morsel> ").expect("prompt");
 }
