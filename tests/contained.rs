@@ -1,5 +1,5 @@
-//! Failures kept in bounds: Hive's NULL partitions read as NULL, and a
-//! missing pager loses no result.
+//! Failures kept in bounds: Hive's NULL partitions read as NULL, a
+//! missing pager loses no result, and dead processes leave no staging.
 
 mod common;
 
@@ -151,4 +151,40 @@ fn a_pager_that_cannot_start_is_named_and_the_result_printed() {
     repl.expect(Regex(r"\|\s+0\s+\|")).expect("first row");
     repl.expect(Regex(r"\|\s+29\s+\|")).expect("last row");
     repl.expect("morsel> ").expect("prompt");
+}
+
+/// Names in `dir` that start with `.morsel-copy-`.
+fn staging_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".morsel-copy-"))
+        .collect()
+}
+
+#[test]
+fn a_copy_sweeps_staging_that_dead_processes_left() {
+    let dir = TempDir::new().unwrap();
+    // No process has this id (Linux ids stop at 2^22).
+    let dead = dir.path().join(".morsel-copy-999999999-0");
+    std::fs::create_dir(&dead).unwrap();
+    std::fs::write(dead.join("out.csv"), "half a file").unwrap();
+    // This test's own process is alive: its staging must stay.
+    let alive = dir
+        .path()
+        .join(format!(".morsel-copy-{}-0", std::process::id()));
+    std::fs::create_dir(&alive).unwrap();
+
+    let (code, _, stderr) = morsel_in(
+        dir.path(),
+        &["-c", "COPY (SELECT 1 AS a UNION ALL SELECT 2) TO 'out.csv'"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!dead.exists(), "stale staging swept");
+    assert!(alive.exists(), "a live process keeps its staging");
+    let written = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    let mut rows: Vec<&str> = written.lines().collect();
+    rows.sort();
+    assert_eq!(rows, ["1", "2", "a"]);
 }
