@@ -1,11 +1,12 @@
-//! Failures kept in bounds: Hive's NULL partitions read as NULL, a
-//! missing pager loses no result, and dead processes leave no staging.
+//! Failures kept in bounds: SIGTERM and dead processes leave no staging
+//! behind, a missing pager loses no result, Hive's NULL partitions read
+//! as NULL, and a panic is one line, not a dead session.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use common::morsel_in;
@@ -187,4 +188,205 @@ fn a_copy_sweeps_staging_that_dead_processes_left() {
     let mut rows: Vec<&str> = written.lines().collect();
     rows.sort();
     assert_eq!(rows, ["1", "2", "a"]);
+}
+
+/// Waits up to a minute for `ready`, failing with `what`.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn send_sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// The exit status of `child`, which must end within a minute.
+fn exit_code(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("morsel did not end after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_during_copy_removes_its_staging_and_exits_143() {
+    let dir = TempDir::new().unwrap();
+    let mut child = Command::cargo_bin("morsel")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["-c", "COPY (SELECT * FROM range(2000000000)) TO 'out.csv'"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until rows are being written under the staging directory.
+    wait_until("staged bytes", || {
+        staging_in(dir.path()).iter().any(|name| {
+            std::fs::read_dir(dir.path().join(name))
+                .unwrap()
+                .any(|f| f.unwrap().metadata().unwrap().len() > 0)
+        })
+    });
+    send_sigterm(&child);
+    assert_eq!(exit_code(&mut child), Some(143));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert_eq!(staging_in(dir.path()), Vec::<String>::new());
+    assert!(!dir.path().join("out.csv").exists());
+}
+
+#[test]
+fn sigterm_at_the_prompt_ends_the_repl_with_143() {
+    let (mut repl, _home) = repl_with_pager("cat");
+    // After a statement, tokio handles the signals: SIGTERM must still end it.
+    repl.send_line("SELECT 42 AS answer;").unwrap();
+    repl.expect(Regex(r"\|\s+42\s+\|")).expect("answer");
+    repl.expect("morsel> ").expect("prompt");
+    let pid = repl.get_process().pid().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = repl.get_process().wait().expect("morsel ends");
+    // nix's `WaitStatus::Exited(pid, code)`, which expectrl does not re-export.
+    let status = format!("{status:?}");
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 143)"),
+        "{status}"
+    );
+}
+
+/// A statement that panics inside DataFusion 55.2 in debug and release
+/// builds alike: `Vec::with_capacity` of the centroid count, on the tokio
+/// workers that run the partial aggregates (apache/datafusion#24900). When
+/// DataFusion fixes it, these tests need another real panic.
+const PANICS_ON_WORKERS: &str = "SELECT approx_percentile_cont(value, 0.5, 9223372036854775807) \
+     FROM range(100000) GROUP BY value % 7";
+/// The same panic on the thread that drives the statement.
+const PANICS_IN_PLACE: &str =
+    "SELECT approx_percentile_cont(x, 0.5, 9223372036854775807) FROM (VALUES (1), (2)) t(x)";
+const PANIC_LINE: &str = "internal error: capacity overflow (please report it)\n";
+
+#[test]
+fn a_panic_is_one_line_and_exit_status_2() {
+    for panics in [PANICS_ON_WORKERS, PANICS_IN_PLACE] {
+        let script = format!("{panics}; SELECT 'not reached' AS s");
+        let (code, stdout, stderr) = morsel_in(Path::new("."), &["-c", &script], None);
+        assert_eq!(
+            (code, stdout.as_str(), stderr.as_str()),
+            (2, "", PANIC_LINE),
+            "{panics}"
+        );
+
+        // Going on after errors, the next statement runs; the status stays 2.
+        let (code, stdout, stderr) = morsel_in(
+            Path::new("."),
+            &[
+                "--continue-on-error",
+                "--format",
+                "csv",
+                "-c",
+                panics,
+                "-c",
+                "SELECT 'after' AS s",
+            ],
+            None,
+        );
+        assert_eq!((code, stderr.as_str()), (2, PANIC_LINE));
+        assert!(stdout.ends_with("\ns\nafter\n"), "{stdout}");
+
+        // An output file of a run that failed never appears.
+        let dir = TempDir::new().unwrap();
+        let (code, _, stderr) = morsel_in(dir.path(), &["-o", "out.csv", "-c", panics], None);
+        assert_eq!((code, stderr.as_str()), (2, PANIC_LINE));
+        assert_eq!(walk(dir.path()), Vec::<std::path::PathBuf>::new());
+    }
+}
+
+#[test]
+fn a_panic_in_copy_leaves_no_output() {
+    let dir = TempDir::new().unwrap();
+    let copy = format!("COPY ({PANICS_ON_WORKERS}) TO 'out/' STORED AS PARQUET");
+    let (code, _, stderr) = morsel_in(dir.path(), &["-c", &copy], None);
+    assert_eq!((code, stderr.as_str()), (2, PANIC_LINE));
+    assert_eq!(staging_in(dir.path()), Vec::<String>::new());
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_panic_after_spilling_leaves_no_spill_files() {
+    let spill = TempDir::new().unwrap();
+    let temp_dir = spill.path().to_str().unwrap().to_string();
+    // Three million groups do not fit in 20 MB: the inner aggregate spills,
+    // then the outer one panics on the groups it reads back.
+    let mut child = Command::cargo_bin("morsel")
+        .unwrap()
+        .env_remove("RUST_BACKTRACE")
+        .args(["--memory-limit", "20MB", "--temp-dir", &temp_dir, "-c"])
+        .arg(
+            "SELECT approx_percentile_cont(c, 0.5, 9223372036854775807) \
+             FROM (SELECT value % 3000000 AS g, count(*) AS c FROM range(6000000) GROUP BY g)",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let spill_files = || {
+        walk(spill.path())
+            .into_iter()
+            .filter(|p| p.is_file())
+            .count()
+    };
+    let mut spilled = 0;
+    while child.try_wait().unwrap().is_none() {
+        spilled = spilled.max(spill_files());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), PANIC_LINE);
+    assert!(spilled > 0, "the statement spilled before it panicked");
+    assert_eq!(walk(spill.path()), Vec::<std::path::PathBuf>::new());
+}
+
+/// Everything under `dir`, files and directories.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            let mut below = walk(&path);
+            below.insert(0, path);
+            below
+        })
+        .collect()
+}
+
+#[test]
+fn the_repl_lives_on_after_a_panic() {
+    let (mut repl, _home) = repl_with_pager("cat");
+    repl.send_line(&format!("{PANICS_ON_WORKERS};")).unwrap();
+    repl.expect("internal error: capacity overflow (please report it)")
+        .expect("one line");
+    repl.expect("morsel> ").expect("prompt");
+    repl.send_line("SELECT 6 * 7 AS answer;").unwrap();
+    repl.expect(Regex(r"\|\s+42\s+\|"))
+        .expect("answers after the panic");
 }
