@@ -60,13 +60,41 @@ pub enum Error {
     /// The user pressed Ctrl-C.
     #[error("query cancelled")]
     Cancelled,
+    /// SIGTERM asked morsel to stop while a statement ran.
+    #[error("query cancelled: morsel was asked to stop (SIGTERM)")]
+    Terminated,
+    /// A panic: a bug in morsel or DataFusion, not in the query.
+    #[error("internal error: {0} (please report it)")]
+    Internal(String),
     /// Failed, and the details (a script's `FILE:LINE:COL`, a benchmark's
-    /// table) were already printed.
+    /// table) were already printed; how it failed sets the exit status.
     #[error("failed")]
-    Reported,
-    /// A script stopped by Ctrl-C, already reported where it stopped.
-    #[error("cancelled")]
+    Reported(Failure),
+}
+
+/// How a run whose failure was already reported ends, mildest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Failure {
+    /// A statement or command failed.
+    Failed,
+    /// One hit an internal error.
+    Internal,
+    /// Ctrl-C stopped it.
     Interrupted,
+    /// SIGTERM stopped it.
+    Terminated,
+}
+
+impl Failure {
+    /// The process's exit status: a signal's as a shell reports it, 128 + N.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Failure::Failed => 1,
+            Failure::Internal => 2,
+            Failure::Interrupted => 128 + 2,
+            Failure::Terminated => 128 + 15,
+        }
+    }
 }
 
 impl Error {
@@ -87,6 +115,17 @@ impl Error {
         Error::File {
             path: path.as_ref().display().to_string(),
             source,
+        }
+    }
+
+    /// How a run that reported this error ends.
+    pub fn failure(&self) -> Failure {
+        match self {
+            Error::Reported(failure) => *failure,
+            Error::Internal(_) => Failure::Internal,
+            Error::Cancelled => Failure::Interrupted,
+            Error::Terminated => Failure::Terminated,
+            _ => Failure::Failed,
         }
     }
 

@@ -13,14 +13,17 @@ const STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {
     let (args, inputs) = Args::parse_with_inputs();
+    cli::panics::install_quiet_hook();
     let run = std::thread::Builder::new()
         .name("morsel".into())
         .stack_size(STACK_BYTES)
         .spawn(move || cli::run(args, inputs));
     let outcome = match run {
-        Ok(thread) => thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // A panic outside a statement (each is contained where it runs).
+        Ok(thread) => thread.join().unwrap_or_else(|panic| {
+            let message = cli::panics::take().unwrap_or_else(|| cli::panics::message(&*panic));
+            Err(Error::Internal(message))
+        }),
         Err(e) => Err(Error::Usage(format!("cannot start: {e}"))),
     };
     match outcome {
@@ -28,9 +31,11 @@ fn main() -> ExitCode {
         // `morsel … | head` closing early is what the user asked for.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         // Already reported with its FILE:LINE:COL.
-        Err(Error::Reported) => ExitCode::FAILURE,
-        // As a shell reports a command stopped by SIGINT: 128 + 2.
-        Err(Error::Interrupted) => ExitCode::from(130),
+        Err(Error::Reported(failure)) => ExitCode::from(failure.exit_status()),
+        Err(e @ Error::Internal(_)) => {
+            eprintln!("{e}");
+            ExitCode::from(e.failure().exit_status())
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -19,13 +19,17 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::Session;
 use datafusion::catalog::TableProvider;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::{ViewTable, source_as_provider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::SessionContext;
@@ -260,29 +264,37 @@ fn with_trailing_slash(location: &str) -> String {
 /// from `key=value` directories and get the narrowest type all values fit.
 pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn TableProvider>> {
     let url = table_url(location)?;
-    if !globs::is_one_level(&url) {
+    let (table, partitions): (Arc<dyn TableProvider>, _) = if globs::is_one_level(&url) {
+        let one_level = globs::one_level_state(state)?;
+        let (table, partitions) = open_listing(&one_level, url, location).await?;
+        (Arc::new(globs::OneLevelGlob(table)), partitions)
+    } else {
         globs::refuse_crossing_matches(state, &url, location).await?;
-        return Ok(open_listing(state, url, location).await?);
-    }
-    let one_level = globs::one_level_state(state)?;
-    let table = open_listing(&one_level, url, location).await?;
-    Ok(Arc::new(globs::OneLevelGlob(table)))
+        let (table, partitions) = open_listing(state, url, location).await?;
+        (table, partitions)
+    };
+    partitions::with_nulls_shown(table, &partitions)
 }
 
+/// A listing table over `url` and the partition columns it reads.
 async fn open_listing(
     state: &SessionState,
     url: ListingTableUrl,
     location: &str,
-) -> Result<Arc<ListingTable>> {
+) -> Result<(Arc<ListingTable>, Vec<partitions::PartitionColumn>)> {
     let format = detect_format(state, &url, location).await?;
     let options = listing_options(state, &format)?;
-    let partition_cols = partitions::partition_columns(state, &url, &options).await?;
+    let partitions = partitions::partition_columns(state, &url, &options).await?;
+    let listed = partitions
+        .iter()
+        .map(partitions::PartitionColumn::listed)
+        .collect();
     let config = ListingTableConfig::new(url.clone())
-        .with_listing_options(options.with_table_partition_cols(partition_cols))
+        .with_listing_options(options.with_table_partition_cols(listed))
         .infer_schema(state)
         .await;
     match config {
-        Ok(config) => Ok(Arc::new(ListingTable::try_new(config)?)),
+        Ok(config) => Ok((Arc::new(ListingTable::try_new(config)?), partitions)),
         Err(e) => Err(name_bad_file(state, &url, e).await),
     }
 }
@@ -476,6 +488,32 @@ pub struct TableInfo {
 
 /// What `\d` shows about a table; `None` for tables that are not over files.
 pub fn table_info(provider: &dyn TableProvider) -> Option<TableInfo> {
+    match provider.downcast_ref::<ViewTable>() {
+        // morsel's views (CSV null markers, NULL partitions) read one table
+        // and show its partition columns with their own types.
+        Some(view) => listing_info(scanned_table(view.logical_plan())?.as_ref(), &view.schema()),
+        None => listing_info(provider, &provider.schema()),
+    }
+}
+
+/// The one table a view's plan scans.
+fn scanned_table(plan: &LogicalPlan) -> Option<Arc<dyn TableProvider>> {
+    let mut sources = Vec::new();
+    plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            sources.push(Arc::clone(&scan.source));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .ok()?;
+    match sources.as_slice() {
+        [source] => source_as_provider(source).ok(),
+        _ => None,
+    }
+}
+
+/// `\d` of a listing table, its partition columns typed as `schema` says.
+fn listing_info(provider: &dyn TableProvider, schema: &Schema) -> Option<TableInfo> {
     let table = match provider.downcast_ref::<globs::OneLevelGlob>() {
         Some(glob) => glob.0.as_ref(),
         None => provider.downcast_ref::<ListingTable>()?,
@@ -495,7 +533,12 @@ pub fn table_info(provider: &dyn TableProvider) -> Option<TableInfo> {
     let partitions = options
         .table_partition_cols
         .iter()
-        .map(|(name, ty)| format!("{name} {ty}"))
+        .map(|(name, listed)| {
+            let ty = schema
+                .field_with_name(name)
+                .map_or(listed, |f| f.data_type());
+            format!("{name} {ty}")
+        })
         .collect();
     Some(TableInfo {
         location,

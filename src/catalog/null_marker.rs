@@ -20,6 +20,8 @@ use datafusion::logical_expr::{
     CreateExternalTable, Expr, LogicalPlanBuilder, cast, ident, lit, when,
 };
 
+use super::partitions;
+
 /// A view that reads `cmd`'s files as text and turns `regex` matches into NULL.
 pub(super) async fn read_with_null_marker(
     factory: &ListingTableFactory,
@@ -27,36 +29,34 @@ pub(super) async fn read_with_null_marker(
     cmd: &CreateExternalTable,
     regex: &str,
 ) -> Result<Arc<dyn TableProvider>> {
-    let typed = super::retype_partitions(state, factory.create(state, cmd).await?).await?;
-    let partitions: Vec<String> = typed
-        .downcast_ref::<ListingTable>()
-        .map(|t| {
-            t.options()
-                .table_partition_cols
-                .iter()
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    let typed = factory.create(state, cmd).await?;
+    let partitions = match typed.downcast_ref::<ListingTable>() {
+        Some(table) => partitions::typed_partitions(state, table).await?,
+        None => vec![],
+    };
+    let partition = |field: &Field| partitions.iter().find(|c| c.name == *field.name());
     let schema = typed.schema();
     let text_fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| match partitions.contains(f.name()) {
-            true => f.as_ref().clone(),
-            false => Field::new(f.name(), DataType::Utf8, true),
+        .map(|f| match partition(f) {
+            Some(column) => {
+                let (name, data_type) = column.listed();
+                Field::new(name, data_type, true)
+            }
+            None => Field::new(f.name(), DataType::Utf8, true),
         })
         .collect();
     let mut text_cmd = cmd.clone();
     text_cmd.schema = Arc::new(DFSchema::try_from(Schema::new(text_fields))?);
-    text_cmd.table_partition_cols = partitions.clone();
-    let text = factory.create(state, &text_cmd).await?;
+    text_cmd.table_partition_cols = partitions.iter().map(|c| c.name.clone()).collect();
+    let text = partitions::with_nulls_shown(factory.create(state, &text_cmd).await?, &partitions)?;
     let columns = schema
         .fields()
         .iter()
-        .map(|f| match partitions.contains(f.name()) {
-            true => Ok(ident(f.name())),
-            false => null_or_cast(f, regex),
+        .map(|f| match partition(f) {
+            Some(_) => Ok(ident(f.name())),
+            None => null_or_cast(f, regex),
         })
         .collect::<Result<Vec<_>>>()?;
     let plan = LogicalPlanBuilder::scan(cmd.name.clone(), provider_as_source(text), None)?

@@ -5,21 +5,89 @@
 //! with `year > 2023`, so morsel looks at the values on disk and picks the
 //! narrowest of BIGINT, DATE and VARCHAR that every value fits, the way
 //! DuckDB's hive partitioning does.
+//!
+//! Hive, Spark and DuckDB write a NULL key as `key=__HIVE_DEFAULT_PARTITION__`.
+//! DataFusion would read that as text (or fail to read it as a number), so
+//! a column holding it is listed as text and a view on top turns the value
+//! into NULL and casts the others to the column's type. Filters still reach
+//! the listing through the view, so pruning directories holds.
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::plan_err;
+use datafusion::common::{ScalarValue, plan_err};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, ident, lit, when};
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
 
 /// The value Hive writes for a null partition key.
 const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A hive partition column and the type of its values.
+#[derive(Debug, Clone)]
+pub(super) struct PartitionColumn {
+    pub name: String,
+    pub data_type: DataType,
+    /// Some directory is `name=__HIVE_DEFAULT_PARTITION__`: rows that are NULL.
+    pub has_nulls: bool,
+}
+
+impl PartitionColumn {
+    /// The name and type a listing table reads the column as: text where
+    /// a directory holds the null value, which no other type parses.
+    pub fn listed(&self) -> (String, DataType) {
+        let data_type = match self.has_nulls {
+            true => DataType::Utf8,
+            false => self.data_type.clone(),
+        };
+        (self.name.clone(), data_type)
+    }
+
+    /// The column as the table shows it, made from the listed column:
+    /// `CASE WHEN k = '__HIVE_DEFAULT_PARTITION__' THEN NULL ELSE CAST(k AS type) END`.
+    fn shown(&self) -> Result<Expr> {
+        let listed = ident(&self.name);
+        if !self.has_nulls {
+            return Ok(listed);
+        }
+        let null = lit(ScalarValue::try_from(&self.data_type)?);
+        Ok(when(listed.clone().eq(lit(HIVE_NULL)), null)
+            .otherwise(cast(listed, self.data_type.clone()))?
+            .alias(&self.name))
+    }
+}
+
+/// `table`, which reads `columns` as [`PartitionColumn::listed`] says, as
+/// the table shows them: under a view when one of them holds NULLs.
+pub(super) fn with_nulls_shown(
+    table: Arc<dyn TableProvider>,
+    columns: &[PartitionColumn],
+) -> Result<Arc<dyn TableProvider>> {
+    if !columns.iter().any(|c| c.has_nulls) {
+        return Ok(table);
+    }
+    let shown = table
+        .schema()
+        .fields()
+        .iter()
+        .map(
+            |field| match columns.iter().find(|c| c.name == *field.name()) {
+                Some(column) => column.shown(),
+                None => Ok(ident(field.name())),
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
+    let plan = LogicalPlanBuilder::scan("partitioned", provider_as_source(table), None)?
+        .project(shown)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
 
 /// The partition columns of the table at `url`, typed from their values.
 ///
@@ -34,7 +102,7 @@ pub(super) async fn partition_columns(
     state: &dyn Session,
     url: &ListingTableUrl,
     options: &ListingOptions,
-) -> Result<Vec<(String, DataType)>> {
+) -> Result<Vec<PartitionColumn>> {
     let store = state.runtime_env().object_store(url)?;
     let files: Vec<_> = url
         .list_all_files(state, store.as_ref(), &options.file_extension)
@@ -67,16 +135,27 @@ pub(super) async fn partition_columns(
     let Some((names, _)) = layout else {
         return Ok(vec![]);
     };
-    let mut types = vec![Candidate::Int; names.len()];
+    // Per column, the narrowest type its values fit (none before the first
+    // value) and whether a directory holds the null value.
+    let mut seen: Vec<(Option<Candidate>, bool)> = vec![(None, false); names.len()];
     for parents in &partitioned {
-        for (i, (_, value)) in parents.iter().enumerate() {
-            types[i] = types[i].widen_to_fit(value);
+        for ((_, value), (candidate, has_nulls)) in parents.iter().zip(&mut seen) {
+            if *value == HIVE_NULL {
+                *has_nulls = true;
+            } else {
+                *candidate = Some(candidate.unwrap_or(Candidate::Int).widen_to_fit(value));
+            }
         }
     }
     Ok(names
         .iter()
-        .map(|name| name.to_string())
-        .zip(types.into_iter().map(Candidate::data_type))
+        .zip(seen)
+        .map(|(name, (candidate, has_nulls))| PartitionColumn {
+            name: name.to_string(),
+            // A column of NULLs alone is text, as in DuckDB.
+            data_type: candidate.unwrap_or(Candidate::Text).data_type(),
+            has_nulls,
+        })
         .collect())
 }
 
@@ -111,45 +190,76 @@ pub async fn retype_partitions(
     let Some(table) = provider.downcast_ref::<ListingTable>() else {
         return Ok(provider);
     };
-    let options = table.options();
-    let untyped: Vec<String> = options
+    let columns = typed_partitions(state, table).await?;
+    let unchanged = columns.iter().map(PartitionColumn::listed).eq(table
+        .options()
         .table_partition_cols
         .iter()
-        .filter(|(_, ty)| is_untyped(ty))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let Some(url) = table.table_paths().first() else {
-        return Ok(provider);
-    };
-    if untyped.is_empty() || table.table_paths().len() != 1 {
+        .cloned());
+    if unchanged {
         return Ok(provider);
     }
-    let inferred = partition_columns(state, url, options).await?;
-    let partition_cols = if untyped.len() == options.table_partition_cols.len() {
-        // All found by DataFusion, from ten files: ours looked at them all.
-        inferred
-    } else {
-        options
-            .table_partition_cols
-            .iter()
-            .map(|(name, ty)| {
-                let ty = inferred
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map_or(ty, |(_, t)| t);
-                (name.clone(), ty.clone())
-            })
-            .collect::<Vec<_>>()
+    with_nulls_shown(relisted(table, &columns)?, &columns)
+}
+
+/// The partition columns of a table DataFusion built, those it left as
+/// strings typed from their values; as declared when it left none, or when
+/// the table has several locations.
+pub(super) async fn typed_partitions(
+    state: &dyn Session,
+    table: &ListingTable,
+) -> Result<Vec<PartitionColumn>> {
+    let options = table.options();
+    let declared = options
+        .table_partition_cols
+        .iter()
+        .map(|(name, data_type)| PartitionColumn {
+            name: name.clone(),
+            data_type: data_type.clone(),
+            has_nulls: false,
+        });
+    let untyped = declared
+        .clone()
+        .filter(|c| is_untyped(&c.data_type))
+        .count();
+    let [url] = table.table_paths().as_slice() else {
+        return Ok(declared.collect());
     };
-    let table_schema = table.schema();
-    let file_fields: Vec<_> = table_schema
+    if untyped == 0 {
+        return Ok(declared.collect());
+    }
+    let inferred = partition_columns(state, url, options).await?;
+    if untyped == options.table_partition_cols.len() {
+        // All found by DataFusion, from ten files: ours looked at them all.
+        return Ok(inferred);
+    }
+    Ok(declared
+        .map(
+            |column| match inferred.iter().find(|c| c.name == column.name) {
+                Some(found) if is_untyped(&column.data_type) => found.clone(),
+                // Declared with a type, which its NULLs keep.
+                Some(found) => PartitionColumn {
+                    has_nulls: found.has_nulls,
+                    ..column
+                },
+                None => column,
+            },
+        )
+        .collect())
+}
+
+/// `table`'s files read with `columns` as [`PartitionColumn::listed`] says.
+fn relisted(table: &ListingTable, columns: &[PartitionColumn]) -> Result<Arc<dyn TableProvider>> {
+    let file_fields: Vec<_> = table
+        .schema()
         .fields()
         .iter()
-        .filter(|f| !partition_cols.iter().any(|(n, _)| n == f.name()))
+        .filter(|f| !columns.iter().any(|c| c.name == *f.name()))
         .cloned()
         .collect();
-    let config = ListingTableConfig::new(url.clone())
-        .with_listing_options(options.clone().with_table_partition_cols(partition_cols))
+    let listed = columns.iter().map(PartitionColumn::listed).collect();
+    let config = ListingTableConfig::new_with_multi_paths(table.table_paths().clone())
+        .with_listing_options(table.options().clone().with_table_partition_cols(listed))
         .with_schema(Arc::new(Schema::new(file_fields)));
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
@@ -173,9 +283,6 @@ impl Candidate {
             Candidate::Date => is_iso_date(value),
             Candidate::Text => true,
         };
-        if value == HIVE_NULL {
-            return Candidate::Text;
-        }
         [self, Candidate::Date, Candidate::Text]
             .into_iter()
             .filter(|c| *c as u8 >= self as u8)

@@ -9,14 +9,16 @@ pub mod command;
 mod completion;
 mod highlight;
 mod pager;
+pub mod panics;
 mod progress;
 mod repl;
 mod runner;
 pub mod script;
+mod terminate;
 
 use std::io::{IsTerminal, Read};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::session::{self, Session};
 use crate::tpch;
 use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
@@ -25,7 +27,7 @@ use runner::Runner;
 /// Rows a result shows on a terminal before saying how many it left out.
 const TERMINAL_MAX_ROWS: usize = 40;
 
-/// Runs morsel as the command line asks; `Err` means exit status 1.
+/// Runs morsel as the command line asks; `Err` says with which exit status.
 pub fn run(args: Args, inputs: Vec<Input>) -> Result<()> {
     match args.task {
         Some(Task::Tpch {
@@ -71,13 +73,15 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
     if runtime.block_on(tpch::bench::run(&options))? {
         Ok(())
     } else {
-        Err(Error::Reported)
+        Err(Error::Reported(Failure::Failed))
     }
 }
 
 fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
     let options = args.engine.engine_options();
     let runtime = session::tokio_runtime(&options)?;
+    terminate::listen(&runtime)
+        .map_err(|e| Error::Usage(format!("cannot listen for SIGTERM: {e}")))?;
     let session = Session::new(&options)?;
     if let Some(dir) = args.data_dir() {
         runtime.block_on(register(&session, dir))?;
@@ -143,14 +147,19 @@ async fn run_batch(runner: &mut Runner<'_>, inputs: Vec<Input>, keep_going: bool
             })
             .collect::<Result<Vec<_>>>()?
     };
-    let mut failed = false;
+    let mut worst: Option<Failure> = None;
     for (name, text) in scripts {
         match runner.run_script(&name, &text, keep_going).await {
             Ok(runner::Flow::Quit) => break,
             Ok(runner::Flow::Continue) => {}
-            Err(Error::Reported) if keep_going => failed = true,
+            Err(Error::Reported(failure)) if keep_going && failure < Failure::Interrupted => {
+                worst = worst.max(Some(failure));
+            }
             Err(e) => return Err(e),
         }
     }
-    if failed { Err(Error::Reported) } else { Ok(()) }
+    match worst {
+        Some(failure) => Err(Error::Reported(failure)),
+        None => Ok(()),
+    }
 }

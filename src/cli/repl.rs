@@ -21,7 +21,7 @@ use super::completion::{self, Names};
 use super::highlight;
 use super::runner::{Flow, Runner};
 use super::script;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 
 const PROMPT: &str = "morsel> ";
 
@@ -46,10 +46,12 @@ pub fn run(runtime: &Runtime, runner: &mut Runner<'_>) -> Result<()> {
     loop {
         match editor.readline(PROMPT) {
             Ok(text) => {
-                let flow = runtime.block_on(runner.run_script("", &text, false));
-                // Errors were printed where they happened; the session goes on.
-                if matches!(flow, Ok(Flow::Quit)) {
-                    break;
+                // Errors were printed where they happened; the session goes
+                // on, unless SIGTERM asked it to end.
+                match runtime.block_on(runner.run_script("", &text, false)) {
+                    Ok(Flow::Quit) => break,
+                    Err(e) if e.failure() == Failure::Terminated => return Err(e),
+                    _ => {}
                 }
                 refresh_completions(runtime, runner, &names);
             }

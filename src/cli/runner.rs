@@ -6,8 +6,10 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -15,12 +17,13 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use futures::FutureExt;
 
 use super::command::{Command, help_text};
-use super::pager;
 use super::progress::{ProgressBarSink, StatementBar};
 use super::script::{self, Piece};
-use crate::error::{Error, Location, Result};
+use super::{pager, panics, terminate};
+use crate::error::{Error, Failure, Location, Result};
 use crate::output::plan_graph::{GraphFormat, PlanGraph};
 use crate::output::{self, Format, Layout};
 use crate::session::{ResultSink, Session, Summary};
@@ -222,40 +225,63 @@ impl<'s> Runner<'s> {
 
     /// Runs every statement and command in `text`, reporting errors as
     /// `NAME:LINE:COL: error: …`. Stops at the first error unless told to go
-    /// on; either way an error makes the result `Err(Error::Script)`.
+    /// on (a signal stops it either way); an error makes the result
+    /// `Err(Error::Reported(…))`, the worst failure deciding the exit status.
     pub async fn run_script(&mut self, name: &str, text: &str, keep_going: bool) -> Result<Flow> {
-        let mut failed = false;
-        let mut interrupted = false;
+        let mut worst: Option<Failure> = None;
         for located in script::split(text).0 {
-            let result = match located.piece {
-                Piece::Statement(sql) => self.run_statement(&sql).await.map(|_| Flow::Continue),
-                Piece::Command(line) => match line.parse::<Command>() {
-                    Ok(command) => Box::pin(self.run_command(command)).await,
-                    Err(message) => Err(Error::Usage(message)),
-                },
-            };
-            match result {
+            match self.run_contained(located.piece).await {
                 Ok(Flow::Quit) => return Ok(Flow::Quit),
                 Ok(Flow::Continue) => {}
-                Err(e)
-                    if e.is_broken_pipe() || matches!(e, Error::Reported | Error::Interrupted) =>
-                {
-                    return Err(e);
-                }
+                Err(e) if e.is_broken_pipe() || matches!(e, Error::Reported(_)) => return Err(e),
                 Err(e) => {
                     eprintln!("{}", located_message(name, located.start, &e));
-                    failed = true;
-                    interrupted = matches!(e, Error::Cancelled);
-                    if !keep_going || interrupted {
+                    let failure = e.failure();
+                    worst = worst.max(Some(failure));
+                    // A signal stops the script; going on is for errors.
+                    if !keep_going || failure >= Failure::Interrupted {
                         break;
                     }
                 }
             }
         }
-        match (interrupted, failed) {
-            (true, _) => Err(Error::Interrupted),
-            (false, true) => Err(Error::Reported),
-            (false, false) => Ok(Flow::Continue),
+        match worst {
+            Some(failure) => Err(Error::Reported(failure)),
+            None => Ok(Flow::Continue),
+        }
+    }
+
+    /// Runs one statement or command; a panic inside it, on any thread,
+    /// becomes [`Error::Internal`] instead of ending morsel. Unwinding
+    /// drops the statement, which removes a COPY's staging and spill files.
+    async fn run_contained(&mut self, piece: Piece) -> Result<Flow> {
+        // A panic before this piece is not its own.
+        let _ = panics::take();
+        let tasks_before = alive_tasks();
+        let run = AssertUnwindSafe(self.run_piece(piece)).catch_unwind().await;
+        // DataFusion may have turned a panic of one of its tasks into an
+        // error, or swallowed it: the recorded message wins.
+        let result = match (run, panics::take()) {
+            (_, Some(message)) => Err(Error::Internal(message)),
+            (Ok(result), None) => result,
+            (Err(payload), None) => Err(Error::Internal(panics::message(&*payload))),
+        };
+        if matches!(result, Err(Error::Internal(_))) {
+            // The statement's other tasks, cancelled, may still panic the
+            // same way: their messages must not be taken for the next one's.
+            tasks_ended(tasks_before).await;
+            let _ = panics::take();
+        }
+        result
+    }
+
+    async fn run_piece(&mut self, piece: Piece) -> Result<Flow> {
+        match piece {
+            Piece::Statement(sql) => self.run_statement(&sql).await.map(|_| Flow::Continue),
+            Piece::Command(line) => match line.parse::<Command>() {
+                Ok(command) => Box::pin(self.run_command(command)).await,
+                Err(message) => Err(Error::Usage(message)),
+            },
         }
     }
 
@@ -343,15 +369,34 @@ async fn run_shown(
     result
 }
 
+/// Tasks alive on the runtime.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Waits, a second at most, until no more tasks are alive than `before`.
+async fn tasks_ended(before: usize) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while alive_tasks() > before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs a statement that Ctrl-C cancels, and SIGTERM (see [`terminate`]).
 async fn run_cancellable(
     session: &Session,
     sql: &str,
     sink: &mut dyn ResultSink,
 ) -> Result<Summary> {
-    tokio::select! {
+    let statement = terminate::Statement::start()?;
+    let result = tokio::select! {
         result = session.execute(sql, sink) => result,
         _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
-    }
+        () = statement.terminated() => Err(Error::Terminated),
+    };
+    statement.finish(result)
 }
 
 fn write_plan_graph(plan: &Arc<dyn ExecutionPlan>, analyzed: bool, path: &Path) -> Result<()> {
@@ -381,7 +426,11 @@ impl ResultSink for Discarded {
 
 /// `NAME:LINE:COL: error: message`, the position pointing into the script.
 /// The REPL has no name and shows a position only when the error has one.
+/// An internal error is a bug wherever it happened: its line alone.
 fn located_message(name: &str, start: Location, error: &Error) -> String {
+    if let Error::Internal(_) = error {
+        return error.to_string();
+    }
     let at = error.location().map(|l| l.offset_by(start));
     match (name, at) {
         ("", Some(at)) => format!("error at {at}: {error}"),

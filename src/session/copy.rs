@@ -5,7 +5,9 @@
 //! write at a hidden staging directory next to the destination instead and
 //! renames the result into place only when every file is written. Renames
 //! within one directory are atomic on local disks, so a reader sees all of
-//! the new files or none of them.
+//! the new files or none of them. A cancel (Ctrl-C, SIGTERM) or a panic
+//! drops the write and removes its staging; what a process killed outright
+//! left behind is removed by the next COPY beside it.
 //!
 //! S3 has no rename, so a COPY to a bucket is staged under a hidden prefix
 //! next to the destination and each finished object is then copied into
@@ -76,6 +78,7 @@ fn stage_local(mut copy: CopyToStatement) -> Result<(CopyToStatement, LocalStage
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    remove_stale_staging(&parent);
     let dir = parent.join(unique_staging_name());
     std::fs::create_dir_all(&dir).map_err(|source| Error::file(&dir, source))?;
     let staged = dir.join(&name);
@@ -93,13 +96,50 @@ fn stage_local(mut copy: CopyToStatement) -> Result<(CopyToStatement, LocalStage
     ))
 }
 
+/// Names a staging location `.morsel-copy-PID-N`: the process that owns it,
+/// then a count of its COPYs.
+const STAGING_PREFIX: &str = ".morsel-copy-";
+
 fn unique_staging_name() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     format!(
-        ".morsel-copy-{}-{}",
+        "{STAGING_PREFIX}{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Removes staging directories in `dir` left by morsel processes that
+/// died before they could (killed with SIGKILL, a power cut). One whose
+/// process may still run is left alone; failures are not this COPY's.
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner = name.to_str().and_then(staging_owner);
+        if owner.is_some_and(|pid| !process_may_run(pid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The process id in a staging directory's name.
+fn staging_owner(name: &str) -> Option<u32> {
+    let (pid, count) = name.strip_prefix(STAGING_PREFIX)?.split_once('-')?;
+    count.parse::<usize>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` may be running: on Linux, whether `/proc` has it;
+/// elsewhere always, so nothing is ever swept there.
+fn process_may_run(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 impl LocalStaged {
@@ -245,5 +285,35 @@ impl Drop for RemoteStaged {
             let _ = store.delete_stream(locations).try_collect::<Vec<_>>().await;
         };
         tokio::task::block_in_place(|| runtime.block_on(cleanup));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_staging_names_have_an_owner() {
+        assert_eq!(staging_owner(".morsel-copy-4242-0"), Some(4242));
+        assert_eq!(staging_owner(".morsel-copy-4242-17"), Some(4242));
+        assert_eq!(staging_owner(".morsel-copy-4242"), None);
+        assert_eq!(staging_owner(".morsel-copy-x-1"), None);
+        assert_eq!(staging_owner("morsel-copy-4242-0"), None);
+        assert_eq!(staging_owner(".morsel-copy-4242-0-evil"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_running_process_keeps_its_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join(unique_staging_name());
+        let dead = dir.path().join(".morsel-copy-4294967295-0");
+        let other = dir.path().join("kept");
+        for d in [&ours, &dead, &other] {
+            std::fs::create_dir(d).unwrap();
+        }
+        remove_stale_staging(dir.path());
+        assert!(ours.exists() && other.exists());
+        assert!(!dead.exists());
     }
 }

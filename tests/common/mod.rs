@@ -18,6 +18,8 @@ pub fn morsel_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String
     command
         .current_dir(dir)
         .args(args)
+        // Else a panic prints Rust's report beside morsel's one line.
+        .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
