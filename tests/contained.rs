@@ -382,7 +382,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_repl_lives_on_after_a_panic() {
     let (mut repl, _home) = repl_with_pager("cat");
-    repl.send_line(&format!("{PANICS_ON_WORKERS};")).unwrap();
+    repl.send_line(format!("{PANICS_ON_WORKERS};")).unwrap();
     repl.expect("internal error: capacity overflow (please report it)")
         .expect("one line");
     repl.expect("morsel> ").expect("prompt");

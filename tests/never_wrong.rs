@@ -326,6 +326,81 @@ fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
     assert_eq!(out, "n\n5\nn\n1\n", "DuckDB: -0.0 = 0.0");
 }
 
+#[test]
+fn unions_subqueries_and_set_operations_meet_decimals_as_doubles() {
+    // Each answer is DuckDB 2.0's; each of the first three failed to cast
+    // NaN to DECIMAL(30, 15) or compared 0.1 with its rounded double.
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT v FROM ((SELECT CAST('NaN' AS DOUBLE) AS v) UNION ALL (SELECT 0.1)) t ORDER BY v",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (1)) t(x) WHERE 0.5 NOT IN (SELECT CAST('NaN' AS DOUBLE))",
+        "-c",
+        "SELECT count(*) AS n FROM ((SELECT CAST(0.1 AS DOUBLE) AS v) EXCEPT (SELECT 0.1)) t",
+        "-c",
+        "SELECT count(*) AS n FROM (SELECT CAST(0.1 AS DOUBLE) AS f) t WHERE f IN (SELECT 0.1)",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "v\n0.1\nNaN\nn\n1\nn\n0\nn\n1\n");
+}
+
+#[test]
+fn except_all_and_intersect_all_are_refused_not_miscounted() {
+    // DataFusion 55 answered `{1, 1, 2} EXCEPT ALL {1}` with `{2}`; DuckDB: `{1, 2}`.
+    for (sql, operation) in [
+        (
+            "SELECT a FROM (VALUES (1), (1), (2)) t(a) EXCEPT ALL SELECT 1",
+            "EXCEPT ALL",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT 1 INTERSECT ALL SELECT 1) s WHERE 1 IN \
+             (SELECT 2 EXCEPT SELECT 3)",
+            "INTERSECT ALL",
+        ),
+    ] {
+        let (code, out, err) = morsel(&["-c", sql]);
+        assert_eq!((code, out.as_str()), (1, ""), "{sql}");
+        assert!(
+            err.contains(&format!("{operation} is not supported")),
+            "{err}"
+        );
+    }
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT a FROM (VALUES (1), (1), (2)) t(a) EXCEPT SELECT 1",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "a\n2\n"), "{err}");
+}
+
+#[test]
+fn in_subqueries_keep_their_nulls_wherever_they_stand() {
+    // Each count is DuckDB 2.0's; morsel answered 0, 2, 1, 2, 2 before.
+    let (code, out, err) = morsel(&[
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (NULL), ('a')) t(s) WHERE (s NOT IN (SELECT 'b')) IS NULL",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (1), (2)) t(x) \
+         WHERE 7 NOT IN (SELECT v FROM (VALUES (1), (NULL)) u(v))",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+         WHERE NOT (x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x > 5)",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+         WHERE x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x = 3",
+        "-c",
+        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+         WHERE NOT (x IN (SELECT v FROM (VALUES (2), (4)) u(v) WHERE v > x) OR x > 5)",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n1\nn\n0\nn\n0\nn\n2\nn\n2\n");
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -14,7 +14,11 @@
 //! - `LIKE` patterns with a backslash (DataFusion escapes with it by
 //!   default, DuckDB does not);
 //! - integers large enough to overflow: DuckDB widens `sum` to HUGEINT
-//!   where morsel refuses the total (both refuse `+`, `-`, `*`).
+//!   where morsel refuses the total (both refuse `+`, `-`, `*`);
+//! - `avg` of a decimal: DuckDB's is a DOUBLE, DataFusion's a decimal of
+//!   four more places, so they differ past those;
+//! - `upper('ß')`: `SS` in DataFusion (Unicode's full mapping), `ẞ` in
+//!   DuckDB; the tables hold no `ß`.
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -83,8 +87,8 @@ impl Scope {
     }
 }
 
-const STRINGS: [&str; 8] = ["", "a", "ab", "b", "B", "ß", "日本", " x "];
-const PATTERNS: [&str; 8] = ["a%", "%b", "_b%", "%", "", "a_b", "%ß%", "_"];
+const STRINGS: [&str; 8] = ["", "a", "ab", "b", "B", "é", "日本", " x "];
+const PATTERNS: [&str; 8] = ["a%", "%b", "_b%", "%", "", "a_b", "%é%", "_"];
 const DATES: [&str; 4] = ["2023-01-03", "2024-01-01", "2024-01-04", "2025-12-31"];
 
 pub struct Generator<'a> {
@@ -130,7 +134,15 @@ impl<'a> Generator<'a> {
     }
 
     fn join(&mut self) -> (String, Scope) {
-        let (left, right) = (self.table(), self.table());
+        // Two tables, never one twice: a self-join repeats column names,
+        // which DataFusion 55 confuses when it pushes filters (open).
+        let left = self.table();
+        let right = loop {
+            let right = self.table();
+            if right.name != left.name {
+                break right;
+            }
+        };
         let scope = Scope::of(left, "x").with(Scope::of(right, "y"));
         let kind = self.pick(&["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
         let on = self.join_condition(left, right, &scope);
@@ -264,9 +276,13 @@ impl<'a> Generator<'a> {
             }
             3 => format!("sum({})", self.expr(numeric, scope, 1)),
             4 => format!("sum(DISTINCT {})", self.expr(Ty::Int, scope, 1)),
-            5 => format!("avg({})", self.expr(numeric, scope, 1)),
+            5 => {
+                let ty = self.pick(&[Ty::Int, Ty::Float]);
+                format!("avg({})", self.expr(ty, scope, 1))
+            }
             6 | 7 => {
-                let ty = self.pick(&[Ty::Int, Ty::Dec, Ty::Float, Ty::Str, Ty::Date]);
+                // Not of a DOUBLE: a group's min can be NaN (open).
+                let ty = self.pick(&[Ty::Int, Ty::Dec, Ty::Str, Ty::Date]);
                 let f = self.pick(&["min", "max"]);
                 format!("{f}({})", self.expr(ty, scope, 1))
             }
@@ -277,7 +293,7 @@ impl<'a> Generator<'a> {
 
     /// An aggregate with a numeric value, for `HAVING`.
     fn numeric_aggregate(&mut self, scope: &Scope) -> String {
-        let numeric = self.numeric_type();
+        let numeric = self.pick(&[Ty::Int, Ty::Dec]);
         match self.rng.random_range(0..4) {
             0 => "count(*)".to_string(),
             1 => format!("count(DISTINCT {})", self.pick(&scope.columns).0),
@@ -290,12 +306,19 @@ impl<'a> Generator<'a> {
         let (from, scope) = self.from();
         let ty = self.any_type();
         let column = self.expr(ty, &scope, 1);
-        let partition_ty = self.any_type();
-        let partition = self.expr(partition_ty, &scope, 1);
-        // A column: an integer literal here would be a constant in one
-        // engine and a position in the other.
-        let order = self.pick(&scope.columns).0;
-        let numeric = self.numeric_type();
+        // Columns, and no DOUBLE: DataFusion keeps -0.0 and 0.0 apart in
+        // a window's partitions and peers (open), and a window over a
+        // predicate failed its sanity check (open); an integer literal
+        // would be a constant in one engine and a position in the other.
+        let keys: Vec<String> = scope
+            .columns
+            .iter()
+            .filter(|(_, ty)| *ty != Ty::Float)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let partition = self.pick(&keys);
+        let order = self.pick(&keys);
+        let numeric = self.pick(&[Ty::Int, Ty::Dec]);
         let function = match self.rng.random_range(0..6) {
             0 => "rank()".to_string(),
             1 => "dense_rank()".to_string(),
@@ -332,14 +355,8 @@ impl<'a> Generator<'a> {
             )
         };
         let (left, right) = (side(self), side(self));
-        let op = self.pick(&[
-            "UNION",
-            "UNION ALL",
-            "INTERSECT",
-            "EXCEPT",
-            "INTERSECT ALL",
-            "EXCEPT ALL",
-        ]);
+        // No INTERSECT ALL or EXCEPT ALL: morsel refuses them.
+        let op = self.pick(&["UNION", "UNION ALL", "INTERSECT", "EXCEPT"]);
         Query {
             sql: format!("({left}) {op} ({right})"),
             split: None,

@@ -239,7 +239,9 @@ fn session_config(threads: Option<usize>, pool_size: Option<usize>) -> SessionCo
     // of the build side's keys, and that set tells -0.0 from 0.0: a join of
     // a DOUBLE holding -0.0 with an integer 0 lost its rows (found by
     // sqlfuzz; docs/reliability.md). The filter's min/max bounds still prune.
-    options.optimizer.hash_join_inlist_pushdown_max_distinct_values = 0;
+    options
+        .optimizer
+        .hash_join_inlist_pushdown_max_distinct_values = 0;
     if let Some(pool) = pool_size {
         let execution = &mut options.execution;
         // Each sort holds this much back for its merge; DataFusion's

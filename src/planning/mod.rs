@@ -25,13 +25,16 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 2);
+    let mut rules = Vec::with_capacity(defaults.len() + 3);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
             // Just before type coercion: it sees the types as written and
             // would give a float compared with a decimal the decimal's type.
             rules.push(Arc::new(rules::FloatMeetsDecimal) as _);
+            // After it, so the subqueries it copies carry its casts; before
+            // type coercion, which types the expressions it writes.
+            rules.push(Arc::new(rules::NullAwareIn) as _);
         }
         rules.push(rule);
         if is_type_coercion {
@@ -222,7 +225,8 @@ mod tests {
             .iter()
             .position(|r| r == "type_coercion")
             .expect("type coercion");
-        assert_eq!(rules[at - 1], "float_meets_decimal");
+        assert_eq!(rules[at - 2], "float_meets_decimal");
+        assert_eq!(rules[at - 1], "null_aware_in");
         assert_eq!(rules[at + 1], "checked_constants");
     }
 }

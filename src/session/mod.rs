@@ -11,6 +11,7 @@
 mod copy;
 mod depth;
 mod diagnose;
+mod miscounted;
 mod precedence;
 mod progress;
 mod repeated_names;
@@ -323,6 +324,7 @@ impl Session {
             .parse(sql)
             .map_err(|e| diagnose::locate_unfinished(self.diagnosed(e), sql))?;
         precedence::rebind_is_distinct(&mut statement);
+        miscounted::refuse_miscounted(&statement)?;
         Ok(statement)
     }
 

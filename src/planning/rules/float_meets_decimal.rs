@@ -7,22 +7,25 @@
 //! -35.119999999999997, and `WHERE price = -35.12` misses the row that holds
 //! it. DuckDB casts the decimal to the float's type instead (DOUBLE, or
 //! FLOAT for a FLOAT), so the literal is the very number the column holds.
-//! This rule does the same in comparisons, `BETWEEN` and `IN` lists, and
-//! where branches meet in one value (`CASE`, `coalesce`, `nullif`,
-//! `greatest`, `least`), before DataFusion's type coercion would choose
-//! decimals: a branch of -inf made such a `CASE` fail, and 0.1 lost its
+//! This rule does the same in comparisons, `BETWEEN`, `IN` lists and `IN`
+//! subqueries, join keys (`INTERSECT` and `EXCEPT` too), and where branches
+//! meet in one value (`CASE`, `coalesce`, `nullif`, `greatest`, `least`,
+//! the columns of a `UNION`), before DataFusion's type coercion would
+//! choose decimals: a NaN or -inf made such a query fail, and 0.1 lost its
 //! last digits. Arithmetic between a float and a decimal is float in
 //! DataFusion already; decimals meeting decimals or integers stay exact.
+
+use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::expr::{Case, InList, ScalarFunction};
+use datafusion::logical_expr::expr::{Case, InList, InSubquery, ScalarFunction};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
-    Between, BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator,
+    Between, BinaryExpr, Cast, Expr, ExprSchemable, Join, LogicalPlan, Operator, Projection, Union,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -44,6 +47,106 @@ impl AnalyzerRule for FloatMeetsDecimal {
 /// One plan node, its expressions rewritten against its inputs' columns
 /// (and the table's, for a scan), each keeping the name it had.
 fn compare_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let node = match plan {
+        LogicalPlan::Join(join) => join_keys_as_floats(join)?,
+        LogicalPlan::Union(union) => union_as_floats(union)?,
+        other => Transformed::no(other),
+    };
+    node.transform_data(expressions_as_floats)
+}
+
+/// A join that pairs a float key with a decimal one compares them as floats.
+fn join_keys_as_floats(mut join: Join) -> Result<Transformed<LogicalPlan>> {
+    let mut changed = false;
+    for (left, right) in &mut join.on {
+        let types = (
+            left.get_type(join.left.schema())?,
+            right.get_type(join.right.schema())?,
+        );
+        let Some(float) = float_among(&[types.0.clone(), types.1.clone()]) else {
+            continue;
+        };
+        for (key, ty) in [(left, types.0), (right, types.1)] {
+            if ty.is_decimal() {
+                *key = Expr::Cast(Cast::new(Box::new(key.clone()), float.clone()));
+                changed = true;
+            }
+        }
+    }
+    Ok(Transformed::new_transformed(
+        LogicalPlan::Join(join),
+        changed,
+    ))
+}
+
+/// A union whose inputs give one column as a float and as a decimal casts
+/// the decimals to the float, so the column is that float.
+fn union_as_floats(union: Union) -> Result<Transformed<LogicalPlan>> {
+    let columns = union.schema.fields().len();
+    let floats: Vec<Option<DataType>> = (0..columns)
+        .map(|i| {
+            let types: Vec<DataType> = union
+                .inputs
+                .iter()
+                .map(|input| input.schema().field(i).data_type().clone())
+                .collect();
+            float_among(&types)
+        })
+        .collect();
+    if floats.iter().all(Option::is_none) {
+        return Ok(Transformed::no(LogicalPlan::Union(union)));
+    }
+    let inputs = union
+        .inputs
+        .into_iter()
+        .map(|input| with_columns_cast(input, &floats))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Transformed::yes(LogicalPlan::Union(
+        Union::try_new_with_loose_types(inputs)?,
+    )))
+}
+
+/// `input` with its decimal columns cast where `floats` names a type.
+fn with_columns_cast(
+    input: Arc<LogicalPlan>,
+    floats: &[Option<DataType>],
+) -> Result<Arc<LogicalPlan>> {
+    let schema = input.schema();
+    let float = |i: usize| floats.get(i).cloned().flatten();
+    let needs_cast = |i: usize| float(i).is_some() && schema.field(i).data_type().is_decimal();
+    if !(0..floats.len()).any(needs_cast) {
+        return Ok(input);
+    }
+    let exprs = schema
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(i, column)| match float(i) {
+            Some(float) if needs_cast(i) => {
+                let name = column.name.clone();
+                Expr::Cast(Cast::new(Box::new(Expr::Column(column)), float)).alias(name)
+            }
+            _ => Expr::Column(column),
+        })
+        .collect();
+    Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(
+        exprs, input,
+    )?)))
+}
+
+/// The widest float among `types` when a decimal is among them too.
+fn float_among(types: &[DataType]) -> Option<DataType> {
+    if !types.iter().any(DataType::is_decimal) {
+        return None;
+    }
+    types
+        .iter()
+        .filter(|ty| ty.is_floating())
+        .max_by_key(|ty| float_width(ty))
+        .cloned()
+}
+
+fn expressions_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let mut schema = merge_schema(&plan.inputs());
     if let LogicalPlan::TableScan(scan) = &plan {
         schema.merge(&DFSchema::try_from_qualified_schema(
@@ -63,6 +166,7 @@ fn compare_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
 fn rewrite(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     match expr {
         Expr::Case(case) => Ok(case_as_floats(case, schema)),
+        Expr::InSubquery(in_subquery) => in_subquery_as_floats(in_subquery, schema),
         Expr::ScalarFunction(function) if joins_branches(function.name()) => {
             let ScalarFunction { func, args } = function;
             let (args, changed) = unified(args, schema);
@@ -75,6 +179,33 @@ fn rewrite(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         }
         other => compared_as_floats(other, schema),
     }
+}
+
+/// `x IN (SELECT y …)` where one of `x` and `y` is a float and the other a
+/// decimal, with the decimal cast to the float.
+fn in_subquery_as_floats(in_subquery: InSubquery, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let InSubquery {
+        expr,
+        mut subquery,
+        negated,
+    } = in_subquery;
+    let inner = subquery.subquery.schema().field(0).data_type().clone();
+    let outer = expr.get_type(schema)?;
+    let mut changed = false;
+    let expr = match float_among(&[outer.clone(), inner.clone()]) {
+        Some(float) if outer.is_decimal() => {
+            changed = true;
+            Box::new(Expr::Cast(Cast::new(expr, float)))
+        }
+        Some(float) => {
+            changed = true;
+            subquery.subquery = with_columns_cast(Arc::clone(&subquery.subquery), &[Some(float)])?;
+            expr
+        }
+        None => expr,
+    };
+    let expr = Expr::InSubquery(InSubquery::new(expr, subquery, negated));
+    Ok(Transformed::new_transformed(expr, changed))
 }
 
 /// Functions whose value is one of their arguments, so all share a type.
@@ -188,13 +319,7 @@ fn float_meeting_decimal(operands: &[&Expr], schema: &DFSchema) -> Option<DataTy
         .iter()
         .filter_map(|e| e.get_type(schema).ok())
         .collect();
-    if !types.iter().any(DataType::is_decimal) {
-        return None;
-    }
-    types
-        .into_iter()
-        .filter(DataType::is_floating)
-        .max_by_key(float_width)
+    float_among(&types)
 }
 
 fn cast_if_decimal(expr: Expr, float: &DataType, schema: &DFSchema) -> Expr {

@@ -4,12 +4,14 @@
 mod checked_arithmetic;
 mod checked_constants;
 mod float_meets_decimal;
+mod null_aware_in;
 mod spillable_joins;
 mod spillable_not_in;
 
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
 pub use float_meets_decimal::FloatMeetsDecimal;
+pub use null_aware_in::NullAwareIn;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
 
