@@ -401,6 +401,34 @@ fn in_subqueries_keep_their_nulls_wherever_they_stand() {
     assert_eq!(out, "n\n1\nn\n0\nn\n0\nn\n2\nn\n2\n");
 }
 
+#[test]
+fn a_filter_on_one_of_two_same_named_join_columns_stays_on_its_own() {
+    // Customers without orders: DataFusion swaps the join to build on the
+    // small side, and its pushdown, going by name, moved `o.id IS NULL`
+    // onto `c.id`, so that no customer was left (found by sqlfuzz).
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, _, err) = morsel(&[
+        "-c",
+        &format!(
+            "COPY (SELECT value AS id, value % 5 + 1 AS c_id FROM range(1, 1001)) \
+             TO '{data}/o.parquet'"
+        ),
+        "-c",
+        &format!("COPY (SELECT value AS id FROM range(1, 11)) TO '{data}/c.parquet'"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = morsel(&[
+        data,
+        "--format",
+        "csv",
+        "-c",
+        "SELECT c.id FROM o RIGHT JOIN c ON o.c_id = c.id WHERE o.id IS NULL ORDER BY c.id",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "id\n6\n7\n8\n9\n10\n", "DuckDB's answer");
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

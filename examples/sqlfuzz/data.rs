@@ -55,7 +55,15 @@ fn wide_columns(prefix: &'static str) -> Vec<(&'static str, Ty)> {
     };
     names
         .into_iter()
-        .zip([Ty::Int, Ty::Int, Ty::Dec, Ty::Float, Ty::Str, Ty::Date, Ty::Bool])
+        .zip([
+            Ty::Int,
+            Ty::Int,
+            Ty::Dec,
+            Ty::Float,
+            Ty::Str,
+            Ty::Date,
+            Ty::Bool,
+        ])
         .collect()
 }
 
@@ -352,8 +360,14 @@ pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize) {
     let (a, b, c) = (rows(rng), rows(rng), rows(rng));
     let mut draw = Draw { rng, null_rate };
     write_parquet(&tables.join("ta.parquet"), &wide_batch(&mut draw, a));
-    write_parquet(&tables.join("tb.parquet"), &named(tb_batch(&mut draw, b), "tb"));
-    write_parquet(&tables.join("te.parquet"), &named(wide_batch(&mut draw, 0), "te"));
+    write_parquet(
+        &tables.join("tb.parquet"),
+        &named(tb_batch(&mut draw, b), "tb"),
+    );
+    write_parquet(
+        &tables.join("te.parquet"),
+        &named(wide_batch(&mut draw, 0), "te"),
+    );
     // Few NULLs and at least five rows: a CSV column of nothing but empty
     // fields is typed Null, on which `sum` and `avg` fail (open).
     draw.null_rate = draw.null_rate.min(0.1);

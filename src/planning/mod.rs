@@ -57,7 +57,15 @@ pub fn physical_rules(
     // DataFusion's rules push projections and filters into scans and joins.
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
         vec![Arc::new(rules::CheckedArithmetic)];
-    rules.extend(defaults);
+    for rule in defaults {
+        if rule.name() == "FilterPushdown" {
+            // Just before DataFusion pushes filters down, which goes through
+            // projections by column name, and after its join selection,
+            // which adds the projections where names repeat.
+            rules.push(Arc::new(rules::FiltersUnderRenames));
+        }
+        rules.push(rule);
+    }
     if memory_limited {
         // After DataFusion's: it turns each null-aware anti join (`NOT IN`)
         // into a plain partitioned one, which only then is a join the next
@@ -209,11 +217,14 @@ mod tests {
         let count = defaults.len();
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[0], "checked_arithmetic");
-        assert_eq!(free.len(), count + 1);
+        assert_eq!(free.len(), count + 2);
+        let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
+        assert_eq!(free[pushdown - 1], "filters_under_renames");
+        assert!(free[..pushdown].contains(&"join_selection".to_string()));
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 1], free[..]);
+        assert_eq!(limited[..count + 2], free[..]);
         assert_eq!(
-            limited[count + 1..],
+            limited[count + 2..],
             ["spillable_not_in", "spillable_joins"]
         );
     }

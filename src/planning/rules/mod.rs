@@ -3,6 +3,7 @@
 
 mod checked_arithmetic;
 mod checked_constants;
+mod filters_under_renames;
 mod float_meets_decimal;
 mod null_aware_in;
 mod spillable_joins;
@@ -10,6 +11,7 @@ mod spillable_not_in;
 
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
+pub use filters_under_renames::FiltersUnderRenames;
 pub use float_meets_decimal::FloatMeetsDecimal;
 pub use null_aware_in::NullAwareIn;
 pub use spillable_joins::SpillableJoins;
