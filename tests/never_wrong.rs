@@ -429,6 +429,33 @@ fn a_filter_on_one_of_two_same_named_join_columns_stays_on_its_own() {
     assert_eq!(out, "id\n6\n7\n8\n9\n10\n", "DuckDB's answer");
 }
 
+#[test]
+fn a_float_column_whose_statistics_leave_nan_out_is_read_as_it_is() {
+    // The file's min and max are both -2.75 (Parquet leaves NaN out), and
+    // DataFusion read the column as -2.75 in every row (found by sqlfuzz).
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, _, err) = morsel(&[
+        "-c",
+        &format!(
+            "COPY (SELECT CAST(v AS DOUBLE) AS f FROM (VALUES ('NaN'), ('-2.75')) t(v)) \
+             TO '{data}/t.parquet'"
+        ),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = morsel(&[
+        data,
+        "--format",
+        "csv",
+        "-c",
+        "SELECT f FROM t ORDER BY f",
+        "-c",
+        "SELECT count(*) AS n FROM t WHERE isnan(f)",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "f\n-2.75\nNaN\nn\n1\n");
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -134,15 +134,7 @@ impl<'a> Generator<'a> {
     }
 
     fn join(&mut self) -> (String, Scope) {
-        // Two tables, never one twice: a self-join repeats column names,
-        // which DataFusion 55 confuses when it pushes filters (open).
-        let left = self.table();
-        let right = loop {
-            let right = self.table();
-            if right.name != left.name {
-                break right;
-            }
-        };
+        let (left, right) = (self.table(), self.table());
         let scope = Scope::of(left, "x").with(Scope::of(right, "y"));
         let kind = self.pick(&["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
         let on = self.join_condition(left, right, &scope);

@@ -55,8 +55,12 @@ pub fn physical_rules(
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     // First: it sees each expression where the planner put it, before
     // DataFusion's rules push projections and filters into scans and joins.
-    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
-        vec![Arc::new(rules::CheckedArithmetic)];
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![
+        Arc::new(rules::CheckedArithmetic),
+        // Before DataFusion's aggregate statistics, which would answer
+        // `max(f)` from a file's min and max that leave NaN out.
+        Arc::new(rules::InexactFloatStats),
+    ];
     for rule in defaults {
         if rule.name() == "FilterPushdown" {
             // Just before DataFusion pushes filters down, which goes through
@@ -216,15 +220,15 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len();
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
-        assert_eq!(free[0], "checked_arithmetic");
-        assert_eq!(free.len(), count + 2);
+        assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
+        assert_eq!(free.len(), count + 3);
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
         assert!(free[..pushdown].contains(&"join_selection".to_string()));
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 2], free[..]);
+        assert_eq!(limited[..count + 3], free[..]);
         assert_eq!(
-            limited[count + 2..],
+            limited[count + 3..],
             ["spillable_not_in", "spillable_joins"]
         );
     }
