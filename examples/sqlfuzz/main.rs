@@ -50,6 +50,9 @@ struct Args {
     /// Memory limit of the second morsel session, in MiB
     #[arg(long, default_value_t = 8)]
     memory_limit_mib: usize,
+    /// Put NaN among the doubles, where open differences remain (docs/reliability.md)
+    #[arg(long)]
+    nan: bool,
     /// Where tables and mismatch reports go (default: a new temporary directory)
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -193,7 +196,7 @@ async fn run(args: &Args, dir: &Path, reports: &Path) -> Tally {
     let started = Instant::now();
     for n in 0..args.queries {
         if n % args.per_tables == 0 {
-            data::write_tables(dir, &mut rng, args.max_rows);
+            data::write_tables(dir, &mut rng, args.max_rows, args.nan);
             morsel = Some(Morsel::open(dir, args.memory_limit_mib).await);
             match &mut duckdb {
                 Some(d) => d.create_views(dir),
