@@ -7,6 +7,29 @@ use tempfile::TempDir;
 mod common;
 use common::{morsel, morsel_in};
 
+/// The CSV that `statements` print (`-c` each), after `args`; a failure
+/// fails the test.
+fn csv_of(args: &[&str], statements: &[&str]) -> String {
+    let mut all: Vec<&str> = args.iter().copied().chain(["--format", "csv"]).collect();
+    for statement in statements {
+        all.extend(["-c", statement]);
+    }
+    let (code, out, err) = morsel(&all);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// A directory holding what `copies` write, each a COPY with `{dir}` for
+/// the directory.
+fn written_by(copies: &[&str]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let copies: Vec<String> = copies.iter().map(|c| c.replace("{dir}", data)).collect();
+    let copies: Vec<&str> = copies.iter().map(String::as_str).collect();
+    csv_of(&[], &copies);
+    dir
+}
+
 #[test]
 fn the_row_cap_is_for_the_screen_only() {
     let dir = TempDir::new().unwrap();
@@ -301,28 +324,18 @@ fn branches_mixing_decimals_and_doubles_are_doubles() {
 fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
     // Found by sqlfuzz: the join's dynamic filter sent the probe scan an
     // `IN (SET)` of the build keys that told -0.0 from 0.0.
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let (code, _, err) = morsel(&[
-        "-c",
-        &format!("COPY (SELECT CAST('-0.0' AS DOUBLE) AS f) TO '{data}/u.parquet'"),
-        "-c",
-        &format!(
-            "COPY (SELECT CAST(value AS INT) AS v, 0 AS k FROM range(5)) TO '{data}/t/' \
-             STORED AS PARQUET PARTITIONED BY (k)"
-        ),
+    let dir = written_by(&[
+        "COPY (SELECT CAST('-0.0' AS DOUBLE) AS f) TO '{dir}/u.parquet'",
+        "COPY (SELECT CAST(value AS INT) AS v, 0 AS k FROM range(5)) TO '{dir}/t/' \
+         STORED AS PARQUET PARTITIONED BY (k)",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = morsel(&[
-        data,
-        "--format",
-        "csv",
-        "-c",
-        "SELECT count(*) AS n FROM t JOIN u ON u.f = t.k",
-        "-c",
-        "SELECT count(*) AS n FROM t JOIN u ON u.f = t.v",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            "SELECT count(*) AS n FROM t JOIN u ON u.f = t.k",
+            "SELECT count(*) AS n FROM t JOIN u ON u.f = t.v",
+        ],
+    );
     assert_eq!(out, "n\n5\nn\n1\n", "DuckDB: -0.0 = 0.0");
 }
 
@@ -330,19 +343,15 @@ fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
 fn unions_subqueries_and_set_operations_meet_decimals_as_doubles() {
     // Each answer is DuckDB 2.0's; each of the first three failed to cast
     // NaN to DECIMAL(30, 15) or compared 0.1 with its rounded double.
-    let (code, out, err) = morsel(&[
-        "--format",
-        "csv",
-        "-c",
-        "SELECT v FROM ((SELECT CAST('NaN' AS DOUBLE) AS v) UNION ALL (SELECT 0.1)) t ORDER BY v",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (1)) t(x) WHERE 0.5 NOT IN (SELECT CAST('NaN' AS DOUBLE))",
-        "-c",
-        "SELECT count(*) AS n FROM ((SELECT CAST(0.1 AS DOUBLE) AS v) EXCEPT (SELECT 0.1)) t",
-        "-c",
-        "SELECT count(*) AS n FROM (SELECT CAST(0.1 AS DOUBLE) AS f) t WHERE f IN (SELECT 0.1)",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[],
+        &[
+            "SELECT v FROM ((SELECT CAST('NaN' AS DOUBLE) AS v) UNION ALL (SELECT 0.1)) t ORDER BY v",
+            "SELECT count(*) AS n FROM (VALUES (1)) t(x) WHERE 0.5 NOT IN (SELECT CAST('NaN' AS DOUBLE))",
+            "SELECT count(*) AS n FROM ((SELECT CAST(0.1 AS DOUBLE) AS v) EXCEPT (SELECT 0.1)) t",
+            "SELECT count(*) AS n FROM (SELECT CAST(0.1 AS DOUBLE) AS f) t WHERE f IN (SELECT 0.1)",
+        ],
+    );
     assert_eq!(out, "v\n0.1\nNaN\nn\n1\nn\n0\nn\n1\n");
 }
 
@@ -379,25 +388,20 @@ fn except_all_and_intersect_all_are_refused_not_miscounted() {
 #[test]
 fn in_subqueries_keep_their_nulls_wherever_they_stand() {
     // Each count is DuckDB 2.0's; morsel answered 0, 2, 1, 2, 2 before.
-    let (code, out, err) = morsel(&[
-        "--format",
-        "csv",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (NULL), ('a')) t(s) WHERE (s NOT IN (SELECT 'b')) IS NULL",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (1), (2)) t(x) \
-         WHERE 7 NOT IN (SELECT v FROM (VALUES (1), (NULL)) u(v))",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
-         WHERE NOT (x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x > 5)",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
-         WHERE x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x = 3",
-        "-c",
-        "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
-         WHERE NOT (x IN (SELECT v FROM (VALUES (2), (4)) u(v) WHERE v > x) OR x > 5)",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[],
+        &[
+            "SELECT count(*) AS n FROM (VALUES (NULL), ('a')) t(s) WHERE (s NOT IN (SELECT 'b')) IS NULL",
+            "SELECT count(*) AS n FROM (VALUES (1), (2)) t(x) \
+             WHERE 7 NOT IN (SELECT v FROM (VALUES (1), (NULL)) u(v))",
+            "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+             WHERE NOT (x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x > 5)",
+            "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+             WHERE x IN (SELECT v FROM (VALUES (1), (NULL)) u(v)) OR x = 3",
+            "SELECT count(*) AS n FROM (VALUES (1), (3)) t(x) \
+             WHERE NOT (x IN (SELECT v FROM (VALUES (2), (4)) u(v) WHERE v > x) OR x > 5)",
+        ],
+    );
     assert_eq!(out, "n\n1\nn\n0\nn\n0\nn\n2\nn\n2\n");
 }
 
@@ -406,26 +410,15 @@ fn a_filter_on_one_of_two_same_named_join_columns_stays_on_its_own() {
     // Customers without orders: DataFusion swaps the join to build on the
     // small side, and its pushdown, going by name, moved `o.id IS NULL`
     // onto `c.id`, so that no customer was left (found by sqlfuzz).
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let (code, _, err) = morsel(&[
-        "-c",
-        &format!(
-            "COPY (SELECT value AS id, value % 5 + 1 AS c_id FROM range(1, 1001)) \
-             TO '{data}/o.parquet'"
-        ),
-        "-c",
-        &format!("COPY (SELECT value AS id FROM range(1, 11)) TO '{data}/c.parquet'"),
+    let dir = written_by(&[
+        "COPY (SELECT value AS id, value % 5 + 1 AS c_id FROM range(1, 1001)) \
+         TO '{dir}/o.parquet'",
+        "COPY (SELECT value AS id FROM range(1, 11)) TO '{dir}/c.parquet'",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = morsel(&[
-        data,
-        "--format",
-        "csv",
-        "-c",
-        "SELECT c.id FROM o RIGHT JOIN c ON o.c_id = c.id WHERE o.id IS NULL ORDER BY c.id",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &["SELECT c.id FROM o RIGHT JOIN c ON o.c_id = c.id WHERE o.id IS NULL ORDER BY c.id"],
+    );
     assert_eq!(out, "id\n6\n7\n8\n9\n10\n", "DuckDB's answer");
 }
 
@@ -433,26 +426,17 @@ fn a_filter_on_one_of_two_same_named_join_columns_stays_on_its_own() {
 fn a_float_column_whose_statistics_leave_nan_out_is_read_as_it_is() {
     // The file's min and max are both -2.75 (Parquet leaves NaN out), and
     // DataFusion read the column as -2.75 in every row (found by sqlfuzz).
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let (code, _, err) = morsel(&[
-        "-c",
-        &format!(
-            "COPY (SELECT CAST(v AS DOUBLE) AS f FROM (VALUES ('NaN'), ('-2.75')) t(v)) \
-             TO '{data}/t.parquet'"
-        ),
+    let dir = written_by(&[
+        "COPY (SELECT CAST(v AS DOUBLE) AS f FROM (VALUES ('NaN'), ('-2.75')) t(v)) \
+         TO '{dir}/t.parquet'",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = morsel(&[
-        data,
-        "--format",
-        "csv",
-        "-c",
-        "SELECT f FROM t ORDER BY f",
-        "-c",
-        "SELECT count(*) AS n FROM t WHERE isnan(f)",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            "SELECT f FROM t ORDER BY f",
+            "SELECT count(*) AS n FROM t WHERE isnan(f)",
+        ],
+    );
     assert_eq!(out, "f\n-2.75\nNaN\nn\n1\n");
 }
 
@@ -578,35 +562,6 @@ fn errors_in_several_commands_say_which_command() {
     let (code, _, err) = morsel(&["-c", "SELECT 1", "-c", "SELECT nope FROM"]);
     assert_eq!(code, 1);
     assert!(err.starts_with("<command 2>:1:"), "{err}");
-}
-
-#[test]
-fn a_batch_run_stopped_by_ctrl_c_exits_130() {
-    use std::process::{Command, Stdio};
-
-    use assert_cmd::cargo::CommandCargoExt;
-
-    let child = Command::cargo_bin("morsel")
-        .unwrap()
-        .args([
-            "-c",
-            "SELECT count(*) FROM range(1000000000000) WHERE value % 7 = 3",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{err}");
-    assert!(err.contains("cancelled"), "{err}");
 }
 
 #[test]

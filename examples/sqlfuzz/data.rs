@@ -17,7 +17,7 @@ use datafusion::arrow::array::{
     RecordBatch, StringArray,
 };
 use datafusion::arrow::csv::WriterBuilder;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -133,31 +133,41 @@ impl Draw<'_> {
         self.rng.random_bool(self.null_rate)
     }
 
-    fn ints(&mut self, n: usize, range: std::ops::RangeInclusive<i64>) -> Vec<Option<i64>> {
-        (0..n)
-            .map(|_| (!self.null()).then(|| self.rng.random_range(range.clone())))
-            .collect()
+    /// BIGINTs in [-8, 8].
+    fn ints(&mut self, n: usize) -> ArrayRef {
+        let values: Vec<Option<i64>> = (0..n)
+            .map(|_| (!self.null()).then(|| self.rng.random_range(-8..=8)))
+            .collect();
+        Arc::new(Int64Array::from(values))
     }
 
-    /// Cents, so a DECIMAL(10,2) holds them exactly.
-    fn cents(&mut self, n: usize) -> Vec<Option<i128>> {
-        (0..n)
+    /// INTEGERs in [-30, 30].
+    fn small_ints(&mut self, n: usize) -> ArrayRef {
+        let values: Vec<Option<i32>> = (0..n)
+            .map(|_| (!self.null()).then(|| self.rng.random_range(-30..=30)))
+            .collect();
+        Arc::new(Int32Array::from(values))
+    }
+
+    /// DECIMAL(10,2)s in quarters, which it holds exactly.
+    fn decimals(&mut self, n: usize) -> ArrayRef {
+        let cents: Vec<Option<i128>> = (0..n)
             .map(|_| (!self.null()).then(|| self.rng.random_range(-2000..=2000_i128) * 25))
-            .collect()
+            .collect();
+        let decimals = Decimal128Array::from(cents)
+            .with_precision_and_scale(10, 2)
+            .expect("DECIMAL(10,2)");
+        Arc::new(decimals)
     }
 
-    /// Quarters in [-10, 10], and a tenth of them special where `specials`.
-    fn doubles(&mut self, n: usize, specials: bool) -> Vec<Option<f64>> {
+    /// DOUBLEs in quarters in [-10, 10], a tenth of them special.
+    fn doubles(&mut self, n: usize) -> ArrayRef {
         // NaN only with `--nan`, ±∞ and -0.0 never: DataFusion 55 compares
         // them by arrow's total order in some places and by IEEE in others,
         // so answers with them still differ from DuckDB's (open,
         // docs/reliability.md).
-        let special: &[f64] = if self.nan && specials {
-            &[f64::NAN, 0.0]
-        } else {
-            &[0.0]
-        };
-        (0..n)
+        let special: &[f64] = if self.nan { &[f64::NAN, 0.0] } else { &[0.0] };
+        let values: Vec<Option<f64>> = (0..n)
             .map(|_| {
                 if self.null() {
                     None
@@ -167,174 +177,64 @@ impl Draw<'_> {
                     Some(self.rng.random_range(-40..=40) as f64 / 4.0)
                 }
             })
-            .collect()
+            .collect();
+        Arc::new(Float64Array::from(values))
     }
 
-    fn strings(&mut self, n: usize, from: &[&str]) -> Vec<Option<String>> {
-        (0..n)
-            .map(|_| (!self.null()).then(|| from[self.rng.random_range(0..from.len())].to_string()))
-            .collect()
+    fn strings(&mut self, n: usize, from: &[&str]) -> ArrayRef {
+        let values: Vec<Option<&str>> = (0..n)
+            .map(|_| (!self.null()).then(|| from[self.rng.random_range(0..from.len())]))
+            .collect();
+        Arc::new(StringArray::from(values))
     }
 
     /// Days in 2023–2025.
-    fn dates(&mut self, n: usize) -> Vec<Option<i32>> {
-        (0..n)
+    fn dates(&mut self, n: usize) -> ArrayRef {
+        let values: Vec<Option<i32>> = (0..n)
             .map(|_| {
                 (!self.null()).then(|| {
                     19358 + self.rng.random_range(0..3) * 365 + self.rng.random_range(0..5)
                 })
             })
-            .collect()
+            .collect();
+        Arc::new(Date32Array::from(values))
     }
 
-    fn bools(&mut self, n: usize) -> Vec<Option<bool>> {
-        (0..n)
+    fn bools(&mut self, n: usize) -> ArrayRef {
+        let values: Vec<Option<bool>> = (0..n)
             .map(|_| (!self.null()).then(|| self.rng.random_bool(0.5)))
-            .collect()
+            .collect();
+        Arc::new(BooleanArray::from(values))
     }
 }
 
-fn column(name: &str, ty: DataType, array: ArrayRef) -> (Field, ArrayRef) {
-    (Field::new(name, ty, true), array)
-}
-
-fn batch(columns: Vec<(Field, ArrayRef)>) -> RecordBatch {
-    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns of one length")
-}
-
-fn wide_batch(draw: &mut Draw, rows: usize) -> RecordBatch {
-    let decimals = Decimal128Array::from(draw.cents(rows))
-        .with_precision_and_scale(10, 2)
-        .expect("DECIMAL(10,2)");
-    let j: Vec<Option<i32>> = draw
-        .ints(rows, -30..=30)
-        .into_iter()
-        .map(|v| v.map(|v| v as i32))
-        .collect();
-    batch(vec![
-        column(
-            "i",
-            DataType::Int64,
-            Arc::new(Int64Array::from(draw.ints(rows, -8..=8))),
-        ),
-        column("j", DataType::Int32, Arc::new(Int32Array::from(j))),
-        column("d", DataType::Decimal128(10, 2), Arc::new(decimals)),
-        column(
-            "f",
-            DataType::Float64,
-            Arc::new(Float64Array::from(draw.doubles(rows, true))),
-        ),
-        column(
-            "s",
-            DataType::Utf8,
-            Arc::new(StringArray::from(draw.strings(rows, &STRINGS))),
-        ),
-        column(
-            "dt",
-            DataType::Date32,
-            Arc::new(Date32Array::from(draw.dates(rows))),
-        ),
-        column(
-            "b",
-            DataType::Boolean,
-            Arc::new(BooleanArray::from(draw.bools(rows))),
-        ),
-    ])
-}
-
-fn tb_batch(draw: &mut Draw, rows: usize) -> RecordBatch {
-    batch(vec![
-        column(
-            "k",
-            DataType::Int64,
-            Arc::new(Int64Array::from(draw.ints(rows, -8..=8))),
-        ),
-        column(
-            "i",
-            DataType::Int64,
-            Arc::new(Int64Array::from(draw.ints(rows, -8..=8))),
-        ),
-        column(
-            "s",
-            DataType::Utf8,
-            Arc::new(StringArray::from(draw.strings(rows, &STRINGS))),
-        ),
-        column(
-            "f",
-            DataType::Float64,
-            Arc::new(Float64Array::from(draw.doubles(rows, true))),
-        ),
-    ])
-}
-
-fn tc_batch(draw: &mut Draw, rows: usize) -> RecordBatch {
-    batch(vec![
-        column(
-            "i",
-            DataType::Int64,
-            Arc::new(Int64Array::from(draw.ints(rows, -8..=8))),
-        ),
-        column(
-            "f",
-            DataType::Float64,
-            Arc::new(Float64Array::from(draw.doubles(rows, false))),
-        ),
-        column(
-            "s",
-            DataType::Utf8,
-            Arc::new(StringArray::from(draw.strings(rows, &CSV_STRINGS))),
-        ),
-        column(
-            "dt",
-            DataType::Date32,
-            Arc::new(Date32Array::from(draw.dates(rows))),
-        ),
-        column(
-            "b",
-            DataType::Boolean,
-            Arc::new(BooleanArray::from(draw.bools(rows))),
-        ),
-    ])
-}
-
-fn tp_batch(draw: &mut Draw, rows: usize) -> RecordBatch {
-    batch(vec![
-        column(
-            "i",
-            DataType::Int64,
-            Arc::new(Int64Array::from(draw.ints(rows, -8..=8))),
-        ),
-        column(
-            "s",
-            DataType::Utf8,
-            Arc::new(StringArray::from(draw.strings(rows, &STRINGS))),
-        ),
-        column(
-            "f",
-            DataType::Float64,
-            Arc::new(Float64Array::from(draw.doubles(rows, true))),
-        ),
-    ])
-}
-
-/// `batch` with its columns named as `table` names them, in order.
-fn named(batch: RecordBatch, table: &str) -> RecordBatch {
+/// `arrays` as the columns of `table`, named as [`tables`] names them.
+fn batch_of(table: &str, arrays: Vec<ArrayRef>) -> RecordBatch {
     let tables = tables();
     let columns = &tables
         .iter()
         .find(|t| t.name == table)
         .expect("a known table")
         .columns;
-    let fields: Vec<Field> = batch
-        .schema()
-        .fields()
+    let fields: Vec<Field> = arrays
         .iter()
         .zip(columns)
-        .map(|(field, (name, _))| field.as_ref().clone().with_name(*name))
+        .map(|(array, (name, _))| Field::new(*name, array.data_type().clone(), true))
         .collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())
-        .expect("the same columns")
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns of one length")
+}
+
+fn wide_batch(draw: &mut Draw, table: &str, rows: usize) -> RecordBatch {
+    let arrays = vec![
+        draw.ints(rows),
+        draw.small_ints(rows),
+        draw.decimals(rows),
+        draw.doubles(rows),
+        draw.strings(rows, &STRINGS),
+        draw.dates(rows),
+        draw.bools(rows),
+    ];
+    batch_of(table, arrays)
 }
 
 fn write_parquet(path: &Path, batch: &RecordBatch) {
@@ -371,24 +271,44 @@ pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, nan: bool) {
         null_rate,
         nan,
     };
-    write_parquet(&tables.join("ta.parquet"), &wide_batch(&mut draw, a));
-    write_parquet(
-        &tables.join("tb.parquet"),
-        &named(tb_batch(&mut draw, b), "tb"),
-    );
-    write_parquet(
-        &tables.join("te.parquet"),
-        &named(wide_batch(&mut draw, 0), "te"),
-    );
+    write_parquet(&tables.join("ta.parquet"), &wide_batch(&mut draw, "ta", a));
+    let tb = vec![
+        draw.ints(b),
+        draw.ints(b),
+        draw.strings(b, &STRINGS),
+        draw.doubles(b),
+    ];
+    write_parquet(&tables.join("tb.parquet"), &batch_of("tb", tb));
+    write_parquet(&tables.join("te.parquet"), &wide_batch(&mut draw, "te", 0));
     // Few NULLs and at least five rows: a CSV column of nothing but empty
     // fields is typed Null, on which `sum` and `avg` fail (open).
     draw.null_rate = draw.null_rate.min(0.1);
-    let tc = named(tc_batch(&mut draw, c.max(5)), "tc");
+    let c = c.max(5);
+    // No NaN: CSV has no spelling of it that both engines read as NaN.
+    let nan = std::mem::replace(&mut draw.nan, false);
+    let tc = batch_of(
+        "tc",
+        vec![
+            draw.ints(c),
+            draw.doubles(c),
+            draw.strings(c, &CSV_STRINGS),
+            draw.dates(c),
+            draw.bools(c),
+        ],
+    );
+    draw.nan = nan;
     write_csv(&tables.join("tc.csv"), &tc);
     write_parquet(&oracle.join("tc.parquet"), &tc);
     for k in 0..3 {
         let rows = draw.rng.random_range(1..=max_rows.div_ceil(2));
-        let part = named(tp_batch(&mut draw, rows), "tp");
+        let part = batch_of(
+            "tp",
+            vec![
+                draw.ints(rows),
+                draw.strings(rows, &STRINGS),
+                draw.doubles(rows),
+            ],
+        );
         write_parquet(&tables.join(format!("tp/k={k}/part-0.parquet")), &part);
     }
 }
