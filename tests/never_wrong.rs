@@ -440,6 +440,25 @@ fn a_float_column_whose_statistics_leave_nan_out_is_read_as_it_is() {
     assert_eq!(out, "f\n-2.75\nNaN\nn\n1\n");
 }
 
+#[test]
+fn in_lists_on_one_value_keep_their_nulls() {
+    // DataFusion's simplifier merged each pair into TRUE or FALSE, which
+    // kept the NULL row: 2, 2, 2 and 1 before (found by sqlfuzz).
+    let out = csv_of(
+        &[],
+        &[
+            "SELECT count(*) AS n FROM (VALUES (CAST(NULL AS INT)), (1)) t(v) \
+             WHERE v NOT IN (1) OR v NOT IN (2)",
+            "SELECT count(*) AS n FROM (VALUES (CAST(NULL AS INT)), (1)) t(v) \
+             WHERE NOT (v IN (1) AND v IN (2))",
+            "SELECT count(*) AS n FROM (VALUES (CAST(NULL AS INT)), (1)) t(v) \
+             WHERE NOT (v IN (1) AND v NOT IN (1, 3))",
+            "SELECT v NOT IN (1) OR v NOT IN (2) AS p FROM (VALUES (CAST(NULL AS INT))) t(v)",
+        ],
+    );
+    assert_eq!(out, "n\n1\nn\n1\nn\n1\np\n\n", "DuckDB's answers");
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -25,7 +25,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 3);
+    let mut rules = Vec::with_capacity(defaults.len() + 4);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -42,6 +42,9 @@ pub fn analyzer_rules(
             // the optimizer, which would fold constants wrapping around,
             // has not run yet.
             rules.push(Arc::new(rules::CheckedConstants) as _);
+            // Also after: the lists have their final types, and the
+            // simplifier, which would merge them, has not run yet.
+            rules.push(Arc::new(rules::InListsKeepNulls) as _);
         }
     }
     rules
@@ -243,5 +246,6 @@ mod tests {
         assert_eq!(rules[at - 2], "float_meets_decimal");
         assert_eq!(rules[at - 1], "null_aware_in");
         assert_eq!(rules[at + 1], "checked_constants");
+        assert_eq!(rules[at + 2], "in_lists_keep_nulls");
     }
 }
