@@ -25,7 +25,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 4);
+    let mut rules = Vec::with_capacity(defaults.len() + 5);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -45,6 +45,9 @@ pub fn analyzer_rules(
             // Also after: the lists have their final types, and the
             // simplifier, which would merge them, has not run yet.
             rules.push(Arc::new(rules::InListsKeepNulls) as _);
+            // And after: both sides of `IS NOT DISTINCT FROM` have one type,
+            // and the optimizer has not made a NULL-matching join key of it.
+            rules.push(Arc::new(rules::NotDistinctAsEqual) as _);
         }
     }
     rules
@@ -247,5 +250,6 @@ mod tests {
         assert_eq!(rules[at - 1], "null_aware_in");
         assert_eq!(rules[at + 1], "checked_constants");
         assert_eq!(rules[at + 2], "in_lists_keep_nulls");
+        assert_eq!(rules[at + 3], "not_distinct_as_equal");
     }
 }
