@@ -25,7 +25,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 5);
+    let mut rules = Vec::with_capacity(defaults.len() + 6);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -48,6 +48,8 @@ pub fn analyzer_rules(
             // And after: both sides of `IS NOT DISTINCT FROM` have one type,
             // and the optimizer has not made a NULL-matching join key of it.
             rules.push(Arc::new(rules::NotDistinctAsEqual) as _);
+            // And after: a float IN list and its value have one type.
+            rules.push(Arc::new(rules::InListZeros) as _);
         }
     }
     rules
@@ -251,5 +253,6 @@ mod tests {
         assert_eq!(rules[at + 1], "checked_constants");
         assert_eq!(rules[at + 2], "in_lists_keep_nulls");
         assert_eq!(rules[at + 3], "not_distinct_as_equal");
+        assert_eq!(rules[at + 4], "in_list_zeros");
     }
 }

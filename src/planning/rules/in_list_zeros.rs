@@ -1,0 +1,77 @@
+//! Rule: in an IN list of floats, -0.0 is 0.
+//!
+//! DataFusion checks an IN list that its simplifier leaves whole (more than
+//! three values, or a NULL among them) against a hash set of its values,
+//! and the hash tells -0.0 from 0.0, which SQL (and DuckDB) hold equal:
+//! `g IN (-2, 0, 5, 7)` missed the rows where `g = 0 * -2` (found by
+//! sqlfuzz). Arithmetic makes -0.0 from plain data, so this rule compares
+//! `CASE WHEN x = 0 THEN 0 ELSE x END`, the same value but for the sign of
+//! zero, on both sides of such a float IN list; shorter lists become
+//! comparisons, which are right already. It runs after type coercion, so
+//! the list and its value have one type.
+
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::optimizer::simplify_expressions::THRESHOLD_INLINE_INLIST;
+
+/// Compares float IN lists with -0.0 as 0.
+#[derive(Debug, Default)]
+pub struct InListZeros;
+
+impl AnalyzerRule for InListZeros {
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(unsigned_zeros_in_node)
+            .map(|transformed| transformed.data)
+    }
+
+    fn name(&self) -> &str {
+        "in_list_zeros"
+    }
+}
+
+/// One plan node with its float IN lists rewritten, each expression
+/// keeping its name.
+fn unsigned_zeros_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let schema = merge_schema(&plan.inputs());
+    let names = NamePreserver::new(&plan);
+    plan.map_expressions(|expr| {
+        let name = names.save(&expr);
+        expr.transform_up(|e| unsigned_zeros(e, &schema))
+            .map(|transformed| transformed.update_data(|e| name.restore(e)))
+    })?
+    .map_data(|plan| plan.recompute_schema())
+}
+
+fn unsigned_zeros(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::InList(InList {
+        expr: value,
+        list,
+        negated,
+    }) = expr
+    else {
+        return Ok(Transformed::no(expr));
+    };
+    let hashed = list.len() > THRESHOLD_INLINE_INLIST
+        || list
+            .iter()
+            .any(|e| matches!(e, Expr::Literal(v, _) if v.is_null()));
+    let zero = match value.get_type(schema) {
+        Ok(ty) if hashed && ty.is_floating() => ScalarValue::new_zero(&ty)?,
+        _ => {
+            let unchanged = Expr::InList(InList::new(value, list, negated));
+            return Ok(Transformed::no(unchanged));
+        }
+    };
+    let unsigned = |e: Expr| -> Result<Expr> {
+        when(e.clone().eq(lit(zero.clone())), lit(zero.clone())).otherwise(e)
+    };
+    let list = list.into_iter().map(unsigned).collect::<Result<Vec<_>>>()?;
+    let in_list = InList::new(Box::new(unsigned(*value)?), list, negated);
+    Ok(Transformed::yes(Expr::InList(in_list)))
+}
