@@ -490,9 +490,11 @@ fn negative_zero_is_zero_in_float_in_lists() {
              (CAST(1 AS DOUBLE))) t(f)) s WHERE g IN (-2, 0, 5, 7)",
             "SELECT count(*) AS n FROM (SELECT f * -2 AS g FROM (VALUES (CAST(0 AS DOUBLE)), \
              (CAST(1 AS DOUBLE)), (NULL)) t(f)) s WHERE g NOT IN (3, 0, 5, 7)",
+            "SELECT count(*) AS n FROM (VALUES (CAST(0 AS DOUBLE)), (CAST(1 AS DOUBLE))) t(f) \
+             WHERE (-7.00 * f) NOT IN (0, 5)",
         ],
     );
-    assert_eq!(out, "n\n2\nn\n1\n", "DuckDB's answers");
+    assert_eq!(out, "n\n2\nn\n1\nn\n1\n", "DuckDB's answers");
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -1,14 +1,13 @@
 //! Rule: in an IN list of floats, -0.0 is 0.
 //!
-//! DataFusion checks an IN list that its simplifier leaves whole (more than
-//! three values, or a NULL among them) against a hash set of its values,
-//! and the hash tells -0.0 from 0.0, which SQL (and DuckDB) hold equal:
-//! `g IN (-2, 0, 5, 7)` missed the rows where `g = 0 * -2` (found by
-//! sqlfuzz). Arithmetic makes -0.0 from plain data, so this rule compares
-//! `CASE WHEN x = 0 THEN 0 ELSE x END`, the same value but for the sign of
-//! zero, on both sides of such a float IN list; shorter lists become
-//! comparisons, which are right already. It runs after type coercion, so
-//! the list and its value have one type.
+//! DataFusion checks an IN list against a hash set of its values (a short
+//! one too, where its values were cast), and the hash tells -0.0 from 0.0,
+//! which SQL (and DuckDB) hold equal: `g IN (-2, 0, 5, 7)` and
+//! `-7.00 * f NOT IN (0, 5)` were wrong where `g` or `f * -7` is -0.0
+//! (found by sqlfuzz). Arithmetic makes -0.0 from plain data, so this rule
+//! compares `CASE WHEN x = 0 THEN 0 ELSE x END`, the same value but for the
+//! sign of zero, on both sides of every float IN list. It runs after type
+//! coercion, so the list and its value have one type.
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -18,7 +17,6 @@ use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
 use datafusion::optimizer::AnalyzerRule;
-use datafusion::optimizer::simplify_expressions::THRESHOLD_INLINE_INLIST;
 
 /// Compares float IN lists with -0.0 as 0.
 #[derive(Debug, Default)]
@@ -57,12 +55,8 @@ fn unsigned_zeros(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     else {
         return Ok(Transformed::no(expr));
     };
-    let hashed = list.len() > THRESHOLD_INLINE_INLIST
-        || list
-            .iter()
-            .any(|e| matches!(e, Expr::Literal(v, _) if v.is_null()));
     let zero = match value.get_type(schema) {
-        Ok(ty) if hashed && ty.is_floating() => ScalarValue::new_zero(&ty)?,
+        Ok(ty) if ty.is_floating() => ScalarValue::new_zero(&ty)?,
         _ => {
             let unchanged = Expr::InList(InList::new(value, list, negated));
             return Ok(Transformed::no(unchanged));
