@@ -288,17 +288,14 @@ fn integer_overflow_is_an_error_not_a_wrapped_answer() {
 #[test]
 fn is_distinct_from_binds_tighter_than_and_and_or() {
     // Each answer is DuckDB 2.0's (and PostgreSQL's): `a` was true, `d` an error.
-    let (code, out, err) = morsel(&[
-        "--format",
-        "csv",
-        "-c",
-        "SELECT true IS DISTINCT FROM false AND false AS a, \
-                true IS DISTINCT FROM (false AND false) AS b, \
-                NULL IS NOT DISTINCT FROM NULL OR false AS c, \
-                1 IS DISTINCT FROM 2 AND 2 = 2 AS d, \
-                1 IS DISTINCT FROM 1 IS NULL AS e",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[],
+        &["SELECT true IS DISTINCT FROM false AND false AS a, \
+                  true IS DISTINCT FROM (false AND false) AS b, \
+                  NULL IS NOT DISTINCT FROM NULL OR false AS c, \
+                  1 IS DISTINCT FROM 2 AND 2 = 2 AS d, \
+                  1 IS DISTINCT FROM 1 IS NULL AS e"],
+    );
     assert_eq!(out, "a,b,c,d,e\nfalse,true,true,true,false\n");
 }
 
@@ -306,17 +303,16 @@ fn is_distinct_from_binds_tighter_than_and_and_or() {
 fn branches_mixing_decimals_and_doubles_are_doubles() {
     // DataFusion made such branches DECIMAL(30, 15): -inf failed to cast,
     // and 0.1 lost digits so that a branch no longer equalled its double.
-    let (code, out, err) = morsel(&[
-        "--format",
-        "csv",
-        "-c",
-        "SELECT CASE WHEN v > 0 THEN -9.00 ELSE CAST('-inf' AS DOUBLE) END AS a, \
-                coalesce(NULL, 0.1, CAST(1 AS DOUBLE)) AS b, \
-                CASE WHEN v > 0 THEN 0.1 ELSE f END = f AS c, \
-                greatest(0.1, f) AS d \
-         FROM (VALUES (-1, CAST(0.1 AS DOUBLE))) t(v, f)",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = csv_of(
+        &[],
+        &[
+            "SELECT CASE WHEN v > 0 THEN -9.00 ELSE CAST('-inf' AS DOUBLE) END AS a, \
+                  coalesce(NULL, 0.1, CAST(1 AS DOUBLE)) AS b, \
+                  CASE WHEN v > 0 THEN 0.1 ELSE f END = f AS c, \
+                  greatest(0.1, f) AS d \
+           FROM (VALUES (-1, CAST(0.1 AS DOUBLE))) t(v, f)",
+        ],
+    );
     assert_eq!(out, "a,b,c,d\n-inf,0.1,true,0.1\n");
 }
 

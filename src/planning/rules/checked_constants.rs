@@ -10,9 +10,8 @@
 //! (`checked_arithmetic`).
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -31,16 +30,9 @@ impl AnalyzerRule for CheckedConstants {
     }
 }
 
-/// One plan node with its constant integer arithmetic folded, each
-/// expression keeping the name it had.
+/// One plan node with its constant integer arithmetic folded.
 fn fold_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
-    let names = NamePreserver::new(&plan);
-    plan.map_expressions(|expr| {
-        let name = names.save(&expr);
-        expr.transform_up(fold)
-            .map(|transformed| transformed.update_data(|e| name.restore(e)))
-    })?
-    .map_data(|plan| plan.recompute_schema())
+    super::rewrite_expressions(plan, fold)
 }
 
 fn fold(expr: Expr) -> Result<Transformed<Expr>> {

@@ -19,11 +19,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::{Case, InList, InSubquery, ScalarFunction};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
     Between, BinaryExpr, Cast, Expr, ExprSchemable, Join, LogicalPlan, Operator, Projection, Union,
 };
@@ -146,21 +144,10 @@ fn float_among(types: &[DataType]) -> Option<DataType> {
         .cloned()
 }
 
+/// One plan node's expressions rewritten against the columns they can name.
 fn expressions_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
-    let mut schema = merge_schema(&plan.inputs());
-    if let LogicalPlan::TableScan(scan) = &plan {
-        schema.merge(&DFSchema::try_from_qualified_schema(
-            scan.table_name.clone(),
-            &scan.source.schema(),
-        )?);
-    }
-    let names = NamePreserver::new(&plan);
-    plan.map_expressions(|expr| {
-        let name = names.save(&expr);
-        expr.transform_up(|e| rewrite(e, &schema))
-            .map(|transformed| transformed.update_data(|e| name.restore(e)))
-    })?
-    .map_data(|plan| plan.recompute_schema())
+    let schema = super::input_schema(&plan)?;
+    super::rewrite_expressions(plan, |e| rewrite(e, &schema))
 }
 
 fn rewrite(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {

@@ -10,11 +10,9 @@
 //! coercion, so the list and its value have one type.
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::InList;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -33,17 +31,10 @@ impl AnalyzerRule for InListZeros {
     }
 }
 
-/// One plan node with its float IN lists rewritten, each expression
-/// keeping its name.
+/// One plan node with its float IN lists rewritten.
 fn unsigned_zeros_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
-    let schema = merge_schema(&plan.inputs());
-    let names = NamePreserver::new(&plan);
-    plan.map_expressions(|expr| {
-        let name = names.save(&expr);
-        expr.transform_up(|e| unsigned_zeros(e, &schema))
-            .map(|transformed| transformed.update_data(|e| name.restore(e)))
-    })?
-    .map_data(|plan| plan.recompute_schema())
+    let schema = super::input_schema(&plan)?;
+    super::rewrite_expressions(plan, |e| unsigned_zeros(e, &schema))
 }
 
 fn unsigned_zeros(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {

@@ -11,9 +11,8 @@
 //! final types.
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator, lit, when};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -32,14 +31,9 @@ impl AnalyzerRule for InListsKeepNulls {
     }
 }
 
-/// One plan node with its pairs guarded, each expression keeping its name.
+/// One plan node with its pairs guarded.
 fn guard_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
-    let names = NamePreserver::new(&plan);
-    plan.map_expressions(|expr| {
-        let name = names.save(&expr);
-        expr.transform_up(guard_pair)
-            .map(|transformed| transformed.update_data(|e| name.restore(e)))
-    })
+    super::rewrite_expressions(plan, guard_pair)
 }
 
 fn guard_pair(expr: Expr) -> Result<Transformed<Expr>> {

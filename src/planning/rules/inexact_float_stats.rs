@@ -83,23 +83,17 @@ fn float_columns(schema: &SchemaRef) -> Vec<usize> {
 }
 
 fn inexact_group(group: &FileGroup, floats: &[usize]) -> FileGroup {
-    let mut group = group.clone();
-    let files: Vec<PartitionedFile> = group
-        .iter()
-        .map(|file| {
-            let mut file = file.clone();
-            if let Some(statistics) = file.statistics.take() {
-                file.statistics = Some(Arc::new(inexact(statistics.as_ref().clone(), floats)));
-            }
-            file
-        })
-        .collect();
-    let mut inexact_group = FileGroup::new(files);
-    if let Some(statistics) = group.statistics_mut() {
-        inexact_group =
-            inexact_group.with_statistics(Arc::new(inexact(statistics.clone(), floats)));
+    let mut files: Vec<PartitionedFile> = group.files().to_vec();
+    for statistics in files.iter_mut().filter_map(|file| file.statistics.as_mut()) {
+        *statistics = Arc::new(inexact(statistics.as_ref().clone(), floats));
     }
-    inexact_group
+    let inexact_group = FileGroup::new(files);
+    match group.file_statistics(None) {
+        Some(statistics) => {
+            inexact_group.with_statistics(Arc::new(inexact(statistics.clone(), floats)))
+        }
+        None => inexact_group,
+    }
 }
 
 /// `statistics` with the min and max of the columns at `floats` inexact.

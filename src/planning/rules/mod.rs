@@ -27,10 +27,43 @@ pub use spillable_not_in::SpillableNotIn;
 
 use std::sync::Arc;
 
+use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::HashJoinExec;
+
+/// One plan node with `rewrite` applied to each of its expressions from
+/// the leaves up, every expression keeping the name it had; what the
+/// analyzer rules that rewrite expressions share.
+fn rewrite_expressions(
+    plan: LogicalPlan,
+    mut rewrite: impl FnMut(Expr) -> Result<Transformed<Expr>>,
+) -> Result<Transformed<LogicalPlan>> {
+    let names = NamePreserver::new(&plan);
+    plan.map_expressions(|expr| {
+        let name = names.save(&expr);
+        expr.transform_up(&mut rewrite)
+            .map(|transformed| transformed.update_data(|e| name.restore(e)))
+    })?
+    .map_data(|plan| plan.recompute_schema())
+}
+
+/// The columns the expressions of a node can name: its inputs', and for a
+/// scan its table's.
+fn input_schema(plan: &LogicalPlan) -> Result<DFSchema> {
+    let mut schema = merge_schema(&plan.inputs());
+    if let LogicalPlan::TableScan(scan) = plan {
+        schema.merge(&DFSchema::try_from_qualified_schema(
+            scan.table_name.clone(),
+            &scan.source.schema(),
+        )?);
+    }
+    Ok(schema)
+}
 
 /// `plan` with each hash join, from the leaves up, replaced by what
 /// `replace` makes of it (the plan node, and the node as a join); `None`
