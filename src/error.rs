@@ -6,8 +6,12 @@
 //! is the session's diagnosis, not this module's: the layers below the
 //! session speak DataFusion's errors.
 
+use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::io;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
 
 /// A 1-based line and column inside a piece of SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,3 +142,91 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// Panics. One is a bug, reported as [`Error::Internal`] by whoever contains
+// it (the front end installs a hook that records the first message, since
+// DataFusion may turn a task's panic into an error of its own). There is
+// one exception: a file reader that panics on a corrupt file. morsel re-reads
+// the files of a failed statement to name the bad one, and catches the
+// reader's panics there on purpose; those are the file's fault, not bugs.
+
+/// The first panic's message since the last [`take_panic`].
+static FIRST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+thread_local! {
+    /// Set while [`catch_panic`] runs on this thread: its panics are expected.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps a panic's message for [`take_panic`], unless it was expected.
+pub fn record_panic(message: &str) {
+    if CATCHING.get() {
+        return;
+    }
+    FIRST_PANIC
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(|| one_line(message));
+}
+
+/// The message of the first panic since the last call, if there was one.
+pub fn take_panic() -> Option<String> {
+    FIRST_PANIC
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+}
+
+/// What a caught panic says, for when no hook kept its message.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    one_line(text)
+}
+
+/// Runs `f`, which reads input that may make it panic; a panic comes back
+/// as its message, and is not recorded as a bug.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let was = CATCHING.replace(true);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+    CATCHING.set(was);
+    result.map_err(|payload| panic_message(&*payload))
+}
+
+/// `assert_eq!` and others write several lines; an error is one.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assertion_becomes_one_line() {
+        let payload: Box<dyn Any + Send> = Box::new(
+            "assertion `left == right` failed: one argument\n  left: 2\n right: 1".to_string(),
+        );
+        assert_eq!(
+            panic_message(&*payload),
+            "assertion `left == right` failed: one argument, left: 2, right: 1"
+        );
+        let payload: Box<dyn Any + Send> = Box::new(7_u8);
+        assert_eq!(panic_message(&*payload), "a panic without a message");
+    }
+
+    #[test]
+    fn an_expected_panic_is_caught_and_not_recorded() {
+        let _ = take_panic();
+        let caught = catch_panic(|| -> u8 { panic!("bad footer") });
+        assert_eq!(caught, Err("bad footer".to_string()));
+        assert_eq!(take_panic(), None);
+    }
+}

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use morsel::cli::{self, args::Args};
-use morsel::error::Error;
+use morsel::error::{self, Error};
 
 /// The stack of the thread morsel runs on. Planning recurses once per term
 /// of an expression, and a sum of 20,000 terms overran the main thread's
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let outcome = match run {
         // A panic outside a statement (each is contained where it runs).
         Ok(thread) => thread.join().unwrap_or_else(|panic| {
-            let message = cli::panics::take().unwrap_or_else(|| cli::panics::message(&*panic));
+            let message = error::take_panic().unwrap_or_else(|| error::panic_message(&*panic));
             Err(Error::Internal(message))
         }),
         Err(e) => Err(Error::Usage(format!("cannot start: {e}"))),

@@ -380,6 +380,47 @@ fn scripts_can_switch_format_output_and_timing() {
     assert!(err.contains("1 row in "), "{err}");
 }
 
+/// The bytes `\timing` says were read, from `… (N requests, 12.3 KiB read)`.
+fn bytes_read(line: &str) -> f64 {
+    let Some(figure) = line
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" read)"))
+    else {
+        return 0.0;
+    };
+    let (number, unit) = figure.split_once(' ').unwrap();
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        other => panic!("unit {other} in {line}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
+/// `count(*)` over a Parquet file is answered from its footer: `\timing`
+/// must say a little was read, not the file's size once per metadata
+/// lookup (it said 4 × 17 MiB for a 17 MiB file).
+#[test]
+fn timing_counts_only_the_bytes_a_query_reads() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("t.parquet");
+    let copy = format!(
+        "COPY (SELECT value AS v, md5(CAST(value AS VARCHAR)) AS s FROM range(400000)) TO '{}'",
+        file.display()
+    );
+    let count = format!("SELECT count(*) FROM '{}'", file.display());
+    let (code, _, err) = morsel(&["-c", &copy, "-c", "\\timing on", "-c", &count]);
+    assert_eq!(code, 0, "{err}");
+    let size = std::fs::metadata(&file).unwrap().len() as f64;
+    let line = err.lines().last().unwrap();
+    assert!(line.starts_with("1 row in "), "{err}");
+    assert!(
+        bytes_read(line) < size / 4.0,
+        "{line}, for a file of {size} bytes"
+    );
+}
+
 #[test]
 fn help_lists_every_command() {
     let (code, out, _) = morsel(&["-c", "\\?"]);
@@ -426,6 +467,40 @@ fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
         left.is_empty(),
         "no staging or partial output left: {left:?}"
     );
+}
+
+/// Ctrl-C stops a query whose join turns each input batch into thousands
+/// of output batches: before `cancellable_joins`, the aggregate above the
+/// join never yielded, and the cancelled query ran on (here for hours).
+#[test]
+fn ctrl_c_stops_a_join_that_never_waits_for_input() {
+    let sql = "SELECT count(*), sum(a.value * b.value) FROM range(1000000) a, range(1000000) b";
+    let mut child = Command::cargo_bin("morsel")
+        .unwrap()
+        .args(["--threads", "2", "-c", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // Not a speed target: the query itself would run for hours.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running a minute after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130));
 }
 
 #[test]

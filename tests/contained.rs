@@ -390,3 +390,35 @@ fn the_repl_lives_on_after_a_panic() {
     repl.expect(Regex(r"\|\s+42\s+\|"))
         .expect("answers after the panic");
 }
+
+/// The Parquet reader panics on some corrupt files (in a debug build, on a
+/// footer length that points before the file's start); morsel names the
+/// file, as for any file it cannot read: one line, exit 1, no internal
+/// error (found by `examples/inputfuzz --target parquet`).
+#[test]
+fn a_parquet_file_the_reader_chokes_on_is_named() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bad.parquet");
+    let copy = format!(
+        "COPY (SELECT value AS v FROM range(1000)) TO '{}'",
+        file.display()
+    );
+    let (code, _, err) = morsel_in(dir.path(), &["-c", &copy], None);
+    assert_eq!(code, 0, "{err}");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let length_at = bytes.len() - 8;
+    bytes[length_at..length_at + 4].copy_from_slice(&0x7fff_ff00_u32.to_le_bytes());
+    std::fs::write(&file, bytes).unwrap();
+    for sql in [
+        "SELECT * FROM 'bad.parquet'",
+        "SELECT count(*) FROM 'bad.parquet'",
+    ] {
+        let (code, _, err) = morsel_in(dir.path(), &["-c", sql], None);
+        assert_eq!(code, 1, "{sql}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("bad.parquet: not a valid Parquet file") && !err.contains("internal"),
+            "{err}"
+        );
+    }
+}

@@ -654,3 +654,31 @@ fn a_statement_that_ends_too_soon_is_located_at_its_end() {
     assert_eq!(code, 1);
     assert!(err.contains("s.sql:3:13: error: syntax error"), "{err}");
 }
+
+/// A file written into a table's directory during a session is read by
+/// the next statement: DataFusion 55 kept every directory listing for the
+/// life of the process, and `count(*)` kept answering 1 after a COPY added
+/// two rows (found by `examples/inputfuzz --target partition`).
+#[test]
+fn files_added_during_a_session_are_read() {
+    let dir = TempDir::new().unwrap();
+    let table = dir.path().join("t");
+    std::fs::create_dir(&table).unwrap();
+    std::fs::write(table.join("x.csv"), "a\n1\n").unwrap();
+    let path = format!("{}/", table.display());
+    let quoted = format!("SELECT count(*) AS n FROM '{path}'");
+    let glob = format!("SELECT count(*) AS n FROM '{path}*.csv'");
+    let copy = format!("COPY (SELECT 2 AS a UNION ALL SELECT 3) TO '{path}y.csv'");
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            &quoted,
+            "SELECT count(*) AS n FROM t",
+            &copy,
+            &quoted,
+            &glob,
+            "SELECT count(*) AS n FROM t",
+        ],
+    );
+    assert_eq!(out, "n\n1\nn\n1\ncount\n2\nn\n3\nn\n3\nn\n3\n");
+}

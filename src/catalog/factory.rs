@@ -52,15 +52,14 @@ impl TableProviderFactory for MorselTableFactory {
         {
             return super::null_marker::read_with_null_marker(&self.inner, state, cmd, regex).await;
         }
-        let table = match self.inner.create(state, cmd).await {
+        let Some(location) = cmd.locations.first() else {
+            return self.inner.create(state, cmd).await;
+        };
+        let url = super::table_url(location)?;
+        let created = super::with_panics_named(state, &url, self.inner.create(state, cmd)).await;
+        let table = match created {
             Ok(table) => table,
-            Err(e) => {
-                let Some(location) = cmd.locations.first() else {
-                    return Err(e);
-                };
-                let url = super::table_url(location)?;
-                return Err(super::name_bad_file(state, &url, e).await);
-            }
+            Err(e) => return Err(super::name_bad_file(state, &url, e).await),
         };
         super::retype_partitions(state, table).await
     }

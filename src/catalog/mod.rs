@@ -16,6 +16,7 @@ pub use factory::{MorselTableFactory, MorselUrlTables};
 pub use partitions::retype_partitions;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,9 +33,11 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::errors::ParquetError;
 use datafusion::prelude::SessionContext;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 
+use crate::error::catch_panic;
 use crate::storage::{self, display_path};
 
 /// The file formats morsel reads, with how each is spelled in a file name.
@@ -291,11 +294,35 @@ async fn open_listing(
         .collect();
     let config = ListingTableConfig::new(url.clone())
         .with_listing_options(options.with_table_partition_cols(listed))
-        .infer_schema(state)
-        .await;
-    match config {
+        .infer_schema(state);
+    match with_panics_named(state, &url, config).await {
         Ok(config) => Ok((Arc::new(ListingTable::try_new(config)?), partitions)),
         Err(e) => Err(name_bad_file(state, &url, e).await),
+    }
+}
+
+/// Opens a table whose files' footers are read on the way, and names the
+/// file when the Parquet reader panics on one, as when it fails on one.
+/// A panic no file explains is a bug, and goes on as one.
+pub async fn with_panics_named<T>(
+    state: &dyn Session,
+    url: &ListingTableUrl,
+    open: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let payload = match AssertUnwindSafe(open).catch_unwind().await {
+        Ok(result) => return result,
+        Err(payload) => payload,
+    };
+    let reader_failed = DataFusionError::ParquetError(Box::new(ParquetError::General(
+        crate::error::panic_message(&*payload),
+    )));
+    match name_bad_file(state, url, reader_failed).await {
+        named @ DataFusionError::Execution(_) => {
+            // Explained: the file's fault, not a bug.
+            let _ = crate::error::take_panic();
+            Err(named)
+        }
+        _ => std::panic::resume_unwind(payload),
     }
 }
 
@@ -349,16 +376,25 @@ pub async fn name_bad_file(
     error
 }
 
-/// `": problem"` when `bytes` is not a readable Parquet file.
+/// `": problem"` when `bytes` is not a readable Parquet file. The Parquet
+/// reader panics on some corrupt files (a footer length past the file's
+/// start, a negative column offset): that is a problem of the file too.
 pub fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
-    let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
-        Ok(reader) => reader,
-        Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
+    let check = || {
+        let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
+            Ok(reader) => reader,
+            Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
+        };
+        reader
+            .into_iter()
+            .find_map(|batch| batch.err())
+            .map(|e| format!(": corrupt Parquet data: {e}"))
     };
-    reader
-        .into_iter()
-        .find_map(|batch| batch.err())
-        .map(|e| format!(": corrupt Parquet data: {e}"))
+    catch_panic(check).unwrap_or_else(|panic| {
+        Some(format!(
+            ": not a valid Parquet file (the Parquet reader failed: {panic})"
+        ))
+    })
 }
 
 /// The one format of the data files under `url`, with their compression

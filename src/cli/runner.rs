@@ -22,8 +22,8 @@ use futures::FutureExt;
 use super::command::{Command, help_text};
 use super::progress::{ProgressBarSink, StatementBar};
 use super::script::{self, Piece};
-use super::{pager, panics, terminate};
-use crate::error::{Error, Failure, Location, Result};
+use super::{pager, terminate};
+use crate::error::{self, Error, Failure, Location, Result};
 use crate::output::plan_graph::{GraphFormat, PlanGraph};
 use crate::output::{self, Format, Layout};
 use crate::session::{ResultSink, Session, Summary};
@@ -256,21 +256,21 @@ impl<'s> Runner<'s> {
     /// drops the statement, which removes a COPY's staging and spill files.
     async fn run_contained(&mut self, piece: Piece) -> Result<Flow> {
         // A panic before this piece is not its own.
-        let _ = panics::take();
+        let _ = error::take_panic();
         let tasks_before = alive_tasks();
         let run = AssertUnwindSafe(self.run_piece(piece)).catch_unwind().await;
         // DataFusion may have turned a panic of one of its tasks into an
         // error, or swallowed it: the recorded message wins.
-        let result = match (run, panics::take()) {
+        let result = match (run, error::take_panic()) {
             (_, Some(message)) => Err(Error::Internal(message)),
             (Ok(result), None) => result,
-            (Err(payload), None) => Err(Error::Internal(panics::message(&*payload))),
+            (Err(payload), None) => Err(Error::Internal(error::panic_message(&*payload))),
         };
         if matches!(result, Err(Error::Internal(_))) {
             // The statement's other tasks, cancelled, may still panic the
             // same way: their messages must not be taken for the next one's.
             tasks_ended(tasks_before).await;
-            let _ = panics::take();
+            let _ = error::take_panic();
         }
         result
     }

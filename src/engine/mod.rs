@@ -19,6 +19,7 @@ use datafusion::common::config::ConfigNonZeroUsize;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{
     MemoryLimit, MemoryPool, TrackConsumersPool, UnboundedMemoryPool,
@@ -281,9 +282,15 @@ fn runtime_env(
     stores: &Arc<ObjectStores>,
     pool: &Arc<memory::PeakPool>,
 ) -> Result<Arc<RuntimeEnv>> {
+    // DataFusion 55 keeps directory listings for the life of the process:
+    // a file written into a table's directory (by COPY, or by anyone) was
+    // never seen, and `count(*)` answered from the old listing with exit 0.
+    // morsel lists again for every statement, as DuckDB does.
+    let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
     let mut runtime = RuntimeEnvBuilder::new()
         .with_object_store_registry(Arc::clone(stores) as Arc<dyn ObjectStoreRegistry>)
-        .with_memory_pool(Arc::clone(pool) as Arc<dyn MemoryPool>);
+        .with_memory_pool(Arc::clone(pool) as Arc<dyn MemoryPool>)
+        .with_cache_manager(caches);
     if let Some(dir) = &options.temp_dir {
         runtime = runtime.with_disk_manager_builder(
             DiskManagerBuilder::default()

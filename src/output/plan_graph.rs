@@ -202,10 +202,7 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usiz
         partitions: plan.properties().output_partitioning().partition_count(),
         rows: metrics.as_ref().and_then(|m| m.output_rows()),
         compute_nanos: metrics.as_ref().and_then(compute_time),
-        peak_memory: metrics
-            .as_ref()
-            .and_then(|m| m.sum_by_name("peak_mem_used"))
-            .map(|v: MetricValue| v.as_usize()),
+        peak_memory: metrics.as_ref().and_then(peak_memory),
         spilled_bytes: metrics.as_ref().and_then(|m| m.spilled_bytes()),
         spill_files: metrics.as_ref().and_then(|m| m.spill_count()),
     });
@@ -214,6 +211,20 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usiz
         operators[id].inputs.push(child_id);
     }
     id
+}
+
+/// The memory an operator held at its peak, summed over its partitions.
+/// Operators name the figure as they like (`peak_mem_used` for aggregates,
+/// `build_mem_used` for hash joins, `max_mem_used` for buffers), so every
+/// metric of the peak-memory kind counts. DataFusion's sort keeps none.
+fn peak_memory(metrics: &MetricsSet) -> Option<usize> {
+    metrics
+        .iter()
+        .filter_map(|metric| match metric.value() {
+            MetricValue::PeakMemoryUsage { gauge, .. } => Some(gauge.value()),
+            _ => None,
+        })
+        .reduce(|a, b| a + b)
 }
 
 /// Time an operator spent working. File scans count decoding separately

@@ -87,6 +87,8 @@ pub fn physical_rules(
         // final by now, and each becomes a join that spills.
         rules.push(Arc::new(rules::SpillableJoins));
     }
+    // Last of all: it wraps every join, which the rules above find by type.
+    rules.push(Arc::new(rules::CancellableJoins));
     rules
 }
 
@@ -224,20 +226,21 @@ mod tests {
     }
 
     #[test]
-    fn our_physical_rules_come_first_and_the_spilling_ones_last_under_a_limit() {
+    fn our_physical_rules_come_first_the_spilling_ones_late_and_cancellable_joins_last() {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len();
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
-        assert_eq!(free.len(), count + 3);
+        assert_eq!(free.len(), count + 4);
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
         assert!(free[..pushdown].contains(&"join_selection".to_string()));
+        assert_eq!(free[count + 3], "cancellable_joins");
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 3], free[..]);
+        assert_eq!(limited[..count + 3], free[..count + 3]);
         assert_eq!(
             limited[count + 3..],
-            ["spillable_not_in", "spillable_joins"]
+            ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
     }
 

@@ -6,6 +6,7 @@
 //! closest table name, and — only after a scan has failed, so the happy path
 //! pays nothing — re-reads the scanned files one by one to name the bad one.
 
+use std::any::Any;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::parser::ParserError;
 
 use crate::catalog::check_parquet;
-use crate::error::{Error, Location};
+use crate::error::{self, Error, Location};
 use crate::storage::{self, display_path};
 
 /// A one-line [`Error`] for a DataFusion error, with its SQL position if known.
@@ -247,19 +248,55 @@ pub async fn locate_in_planning(
     if !worth_locating(&error) {
         return describe(&error);
     }
+    match bad_file_in_planning(ctx, logical).await {
+        Some(found) => Error::query(found),
+        None => describe(&error),
+    }
+}
+
+/// The first file a plan reads that fails on its own, planned again
+/// without statistics (whose footers may be what failed).
+async fn bad_file_in_planning(ctx: &SessionContext, logical: &LogicalPlan) -> Option<String> {
     let mut state = ctx.state();
     state
         .config_mut()
         .options_mut()
         .execution
         .collect_statistics = false;
-    let found = match state.create_physical_plan(logical).await {
+    match state.create_physical_plan(logical).await {
         Ok(plan) => first_bad_file_in_plan(ctx, &plan).await,
         Err(_) => None,
-    };
+    }
+}
+
+/// A panic while planning a statement: the file the reader panicked on,
+/// named, or the panic again (a bug), when no file fails on its own.
+pub async fn blame_planning_panic(
+    ctx: &SessionContext,
+    logical: &LogicalPlan,
+    payload: Box<dyn Any + Send>,
+) -> Error {
+    blame_file(bad_file_in_planning(ctx, logical).await, payload)
+}
+
+/// A panic while running a plan, as [`blame_planning_panic`].
+pub async fn blame_running_panic(
+    ctx: &SessionContext,
+    plan: &Arc<dyn ExecutionPlan>,
+    payload: Box<dyn Any + Send>,
+) -> Error {
+    blame_file(first_bad_file_in_plan(ctx, plan).await, payload)
+}
+
+/// The Parquet and CSV readers panic on some corrupt files; a file that
+/// fails on its own explains the panic, which is then no bug of ours.
+fn blame_file(found: Option<String>, payload: Box<dyn Any + Send>) -> Error {
     match found {
-        Some(found) => Error::query(found),
-        None => describe(&error),
+        Some(found) => {
+            let _ = error::take_panic();
+            Error::query(found)
+        }
+        None => std::panic::resume_unwind(payload),
     }
 }
 
@@ -323,7 +360,8 @@ async fn first_bad_file(ctx: &SessionContext, scan: &FileScanConfig) -> Option<S
         let problem = if let Some(csv) = source.downcast_ref::<CsvSource>() {
             let reader = scan.file_compression_type.convert_read(Cursor::new(bytes));
             match reader {
-                Ok(reader) => check_csv(reader, csv, scan),
+                Ok(reader) => error::catch_panic(|| check_csv(reader, csv, scan))
+                    .unwrap_or_else(|panic| Some(format!(": the CSV reader failed: {panic}"))),
                 Err(e) => Some(e.to_string()),
             }
         } else if source.is::<ParquetSource>() {

@@ -16,12 +16,14 @@ mod precedence;
 mod progress;
 mod repeated_names;
 mod s3_statements;
+mod setting_bounds;
 
 pub use crate::catalog::TableInfo;
 pub use crate::engine::EngineOptions;
 pub use progress::ProgressSnapshot;
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +34,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::parser::Statement;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::catalog;
 use crate::engine::{self, Engine};
@@ -222,6 +224,7 @@ impl Session {
         self.engine.begin_statement();
         let statement = self.parse(sql)?;
         depth::check(&statement)?;
+        setting_bounds::check(&statement)?;
         if let Some(answer) = s3_statements::try_apply(&statement, self.engine.stores())? {
             return Ok(Summary {
                 rows: answer_into(answer, sink)?,
@@ -245,10 +248,15 @@ impl Session {
             .await
             .map_err(|e| self.diagnosed(e))?;
         let logical = frame.logical_plan().clone();
-        let physical = match frame.create_physical_plan().await {
-            Ok(plan) => plan,
-            Err(e) => {
-                return Err(diagnose::locate_in_planning(self.engine.context(), &logical, e).await);
+        let planned = AssertUnwindSafe(frame.create_physical_plan())
+            .catch_unwind()
+            .await;
+        let context = self.engine.context();
+        let physical = match planned {
+            Ok(Ok(plan)) => plan,
+            Ok(Err(e)) => return Err(diagnose::locate_in_planning(context, &logical, e).await),
+            Err(panic) => {
+                return Err(diagnose::blame_planning_panic(context, &logical, panic).await);
             }
         };
         *self.last.lock() = Some(Run {
@@ -302,12 +310,13 @@ impl Session {
         let mut stream = self.engine.execute(plan).map_err(|e| self.diagnosed(e))?;
         sink.begin(&schema).map_err(Error::Output)?;
         let mut rows = 0;
-        while let Some(batch) = stream.next().await {
-            let batch = match batch {
-                Ok(batch) => batch,
-                Err(e) => {
-                    return Err(diagnose::locate_in_files(self.engine.context(), plan, e).await);
-                }
+        let context = self.engine.context();
+        loop {
+            let batch = match AssertUnwindSafe(stream.next()).catch_unwind().await {
+                Ok(None) => break,
+                Ok(Some(Ok(batch))) => batch,
+                Ok(Some(Err(e))) => return Err(diagnose::locate_in_files(context, plan, e).await),
+                Err(panic) => return Err(diagnose::blame_running_panic(context, plan, panic).await),
             };
             rows += batch.num_rows();
             sink.batch(&batch).map_err(Error::Output)?;

@@ -160,6 +160,9 @@ impl ObjectStore for Counted {
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
         self.stats.request(1);
+        // `head` is a `get` that asks for the metadata only: a local store
+        // answers it with the file's whole range, none of which is read.
+        let head = options.head;
         let mut result = self.inner.get_opts(location, options).await?;
         result.payload = match result.payload {
             GetResultPayload::Stream(stream) => {
@@ -175,7 +178,9 @@ impl ObjectStore for Counted {
                 )
             }
             file @ GetResultPayload::File(..) => {
-                self.stats.read(result.range.end - result.range.start);
+                if !head {
+                    self.stats.read(result.range.end - result.range.start);
+                }
                 file
             }
         };
@@ -293,5 +298,32 @@ impl MultipartUpload for CountedUpload {
     async fn abort(&mut self) -> object_store::Result<()> {
         self.stats.request(1);
         self.inner.abort().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::local::LocalFileSystem;
+
+    use super::*;
+
+    /// A `head` reads nothing; a local store still answers it with the
+    /// file's whole range, which was counted as read (`\timing` showed
+    /// 68 MiB read for a `count(*)` answered from a 17 MiB file's footer).
+    #[tokio::test]
+    async fn a_head_is_a_request_that_reads_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), vec![7u8; 100_000]).unwrap();
+        let stats = Arc::new(IoStats::default());
+        let local = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let store = Counted::new(Arc::new(local), Arc::clone(&stats), true);
+        let file = Path::from("f");
+
+        store.head(&file).await.unwrap();
+        assert_eq!(stats.snapshot().bytes_read, 0);
+        assert_eq!(stats.snapshot().requests, 1);
+
+        store.get_range(&file, 10..110).await.unwrap();
+        assert_eq!(stats.snapshot().bytes_read, 100);
     }
 }

@@ -37,7 +37,7 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalExp
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::metrics::{
-    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, SpillMetrics,
+    BaselineMetrics, ExecutionPlanMetricsSet, Gauge, MetricBuilder, MetricsSet, SpillMetrics, Time,
 };
 use datafusion::physical_plan::spill::SpillManager;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -157,6 +157,9 @@ impl ExecutionPlan for SpillingHashJoinExec {
         let build = children[0].execute(partition, Arc::clone(&context))?;
         let probe = children[1].execute(partition, Arc::clone(&context))?;
         let spill = SpillMetrics::new(&self.metrics, partition);
+        // Rows out, compute time and peak memory, for EXPLAIN ANALYZE and
+        // the plan graphs.
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
         let runtime = context.runtime_env();
         let compression = context
             .session_config()
@@ -178,11 +181,11 @@ impl ExecutionPlan for SpillingHashJoinExec {
             ),
             budget: build_budget(&context, self.properties().partitioning.partition_count()),
             join_context: unbounded(&context)?,
+            compute: baseline.elapsed_compute().clone(),
+            peak_memory: MetricBuilder::new(&self.metrics)
+                .peak_memory_usage("peak_mem_used", partition),
         });
         let schema = self.schema();
-        // Rows out, for EXPLAIN ANALYZE and the plan graphs; the per-bucket
-        // joins are DataFusion's and keep their own metrics to themselves.
-        let baseline = BaselineMetrics::new(&self.metrics, partition);
         let output = futures::stream::once(run.start(build, probe))
             .try_flatten()
             .inspect_ok(move |batch| baseline.record_output(batch.num_rows()));
@@ -206,6 +209,10 @@ struct Run {
     budget: usize,
     /// Where the per-bucket joins run; see [`Run::in_memory`].
     join_context: Arc<TaskContext>,
+    /// Time spent cutting inputs into buckets and in the joins over them.
+    compute: Time,
+    /// The most build side this partition held at once.
+    peak_memory: Gauge,
 }
 
 fn build_budget(context: &TaskContext, partitions: usize) -> usize {
@@ -264,13 +271,16 @@ impl Run {
         } else if reservation.try_grow(size).is_err() {
             Hold::PoolFull
         } else {
+            self.peak_memory.set_max(reservation.size());
             Hold::Held
         }
     }
 
     /// Holds a batch past the budget: splitting further cannot help.
     fn hold_anyway(&self, batch: &RecordBatch) {
-        self.reservation.lock().grow(held_size(batch));
+        let reservation = self.reservation.lock();
+        reservation.grow(held_size(batch));
+        self.peak_memory.set_max(reservation.size());
     }
 
     fn release(&self) {
@@ -287,13 +297,18 @@ impl Run {
         let build = futures::stream::iter(build.into_iter().map(Ok)).boxed();
         let left = Arc::new(OneShotExec::new(self.build_spill.schema().clone(), build));
         let right = Arc::new(OneShotExec::new(self.probe_spill.schema().clone(), probe));
-        let join = Arc::clone(&self.join).replace_children(vec![left, right], RECOMPUTE)?;
+        // A fresh join (`reset_state`): a copy shares the original's
+        // metrics, so every bucket's time would pile into one set.
+        let join = Arc::clone(&self.join)
+            .replace_children(vec![left, right], RECOMPUTE)?
+            .reset_state()?;
         let output = join.execute(0, Arc::clone(&self.join_context))?;
-        // The stream keeps the run, and so its reservation, alive.
-        let run = self;
+        // The stream keeps the run, and so its reservation, alive, and adds
+        // the join's time to this one's when it goes.
+        let guard = InnerJoinTime { join, run: self };
         Ok(output
             .inspect(move |_| {
-                let _ = &run;
+                let _ = &guard;
             })
             .boxed())
     }
@@ -358,6 +373,7 @@ impl Run {
         let mut hashes = Vec::new();
         while let Some(batch) = input.next().await {
             let batch = batch?;
+            let _timer = self.compute.timer();
             let columns = keys
                 .iter()
                 .map(|key| key.evaluate(&batch)?.into_array(batch.num_rows()))
@@ -388,6 +404,30 @@ impl Run {
                 None => Ok(None),
             })
             .collect()
+    }
+}
+
+/// Adds the time a per-bucket join spent building and probing to the
+/// spilling join's compute time, once that join is done or dropped: it is
+/// the spilling join's work, and a plan picture must not show it as cold.
+struct InnerJoinTime {
+    join: Arc<dyn ExecutionPlan>,
+    run: Arc<Run>,
+}
+
+impl Drop for InnerJoinTime {
+    fn drop(&mut self) {
+        let Some(metrics) = self.join.metrics() else {
+            return;
+        };
+        let nanos: usize = ["build_time", "join_time"]
+            .into_iter()
+            .filter_map(|name| metrics.sum_by_name(name))
+            .map(|value| value.as_usize())
+            .sum();
+        self.run
+            .compute
+            .add_duration(std::time::Duration::from_nanos(nanos as u64));
     }
 }
 

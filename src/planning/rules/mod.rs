@@ -1,6 +1,7 @@
 //! Our optimizer rules, one file each; `planning::analyzer_rules` and `planning::physical_rules`
 //! say in which order they run and why.
 
+mod cancellable_joins;
 mod checked_arithmetic;
 mod checked_constants;
 mod filters_under_renames;
@@ -13,6 +14,7 @@ mod null_aware_in;
 mod spillable_joins;
 mod spillable_not_in;
 
+pub use cancellable_joins::CancellableJoins;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
 pub use filters_under_renames::FiltersUnderRenames;
