@@ -35,6 +35,17 @@ cargo test --all-targets
 # limit (examples/sqlfuzz, docs/reliability.md). `cargo test` built it.
 "$CARGO_TARGET_DIR/debug/examples/sqlfuzz" --queries 3000 --seed 8
 
+# Input fuzzing, a fixed-seed slice: mutated Parquet and CSV files, hive
+# directory names, SET statements and morsel's own parsers must each give an
+# answer or one clear line, in time and within a memory bound
+# (examples/inputfuzz, docs/reliability.md).
+"$CARGO_TARGET_DIR/debug/examples/inputfuzz" --target all --cases 3000 --seed 1
+
+# The soak: one session, 10,000 statements (queries, spilling joins,
+# failures, cancels, COPYs); memory, descriptors and spill files must stay
+# flat (examples/soak).
+"$CARGO_TARGET_DIR/debug/examples/soak" --statements 10000
+
 # TPC-H at SF 1: generate the data and verify all 22 answers.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

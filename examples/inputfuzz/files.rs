@@ -241,34 +241,51 @@ const PARTITION_VALUES: [&str; 24] = [
     "true",
 ];
 
-/// Directory names of one to three hive levels: `key=value`, with keys
-/// and values drawn from the traps above and mutated, sometimes not a
+/// One to three paths of a table's hive directories: the same keys in the
+/// same order (as a writer makes them) with values drawn from the traps
+/// above and mutated; now and then a path breaks the pattern, a name is no
 /// `key=value` at all.
-pub fn partition_path(rng: &mut StdRng) -> Vec<String> {
-    let keys = ["year", "dt", "k", "K", "id", "", "a b", "note"];
+pub fn partition_paths(rng: &mut StdRng) -> Vec<Vec<String>> {
+    const KEYS: [&str; 8] = ["year", "dt", "k", "K", "id", "", "a b", "note"];
+    let keys: Vec<&str> = (0..rng.random_range(1..=3))
+        .map(|_| KEYS[rng.random_range(0..KEYS.len())])
+        .collect();
     (0..rng.random_range(1..=3))
         .map(|_| {
-            let key = keys[rng.random_range(0..keys.len())];
-            let mut value = PARTITION_VALUES[rng.random_range(0..PARTITION_VALUES.len())]
-                .as_bytes()
-                .to_vec();
-            if rng.random_bool(0.3) {
-                mutate::mutate(rng, &mut value);
-            }
-            let value = String::from_utf8_lossy(&value).replace(['/', '\0'], "_");
-            let name = if rng.random_bool(0.9) {
-                format!("{key}={value}")
+            let depth = if rng.random_bool(0.9) {
+                keys.len()
             } else {
-                value
+                rng.random_range(1..=3)
             };
-            // A name must fit a file system's 255 bytes and cannot be `.`.
-            let name: String = name.chars().take(60).collect();
-            match name.as_str() {
-                "" | "." | ".." => "_".to_string(),
-                _ => name,
-            }
+            (0..depth)
+                .map(|level| {
+                    let key = keys.get(level).copied().unwrap_or("extra");
+                    partition_name(rng, key)
+                })
+                .collect()
         })
         .collect()
+}
+
+fn partition_name(rng: &mut StdRng, key: &str) -> String {
+    let mut value = PARTITION_VALUES[rng.random_range(0..PARTITION_VALUES.len())]
+        .as_bytes()
+        .to_vec();
+    if rng.random_bool(0.3) {
+        mutate::mutate(rng, &mut value);
+    }
+    let value = String::from_utf8_lossy(&value).replace(['/', '\0'], "_");
+    let name = if rng.random_bool(0.95) {
+        format!("{key}={value}")
+    } else {
+        value
+    };
+    // A name must fit a file system's 255 bytes and cannot be `.`.
+    let name: String = name.chars().take(60).collect();
+    match name.as_str() {
+        "" | "." | ".." => "_".to_string(),
+        _ => name,
+    }
 }
 
 /// Writes a small CSV at the bottom of each of `paths` under `root`.

@@ -323,9 +323,7 @@ impl Fuzz {
         session: &Session,
         rng: &mut StdRng,
     ) -> (Vec<u8>, Result<Outcome, String>) {
-        let paths: Vec<Vec<String>> = (0..rng.random_range(1..=3))
-            .map(|_| files::partition_path(rng))
-            .collect();
+        let paths = files::partition_paths(rng);
         let shown = paths
             .iter()
             .map(|levels| levels.join("/"))
