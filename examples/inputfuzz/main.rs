@@ -193,13 +193,18 @@ impl Fuzz {
     async fn run(&self, cases: u64) -> Tally {
         let mut rng = StdRng::seed_from_u64(self.seed);
         let parquet_seeds = files::parquet_seeds(&mut rng);
-        let stores = ObjectStores::new(None);
+        let mut stores = ObjectStores::new(None);
         let mut session = new_session();
         let mut tally = Tally::default();
         for n in 0..cases {
             // SET changes a session for good: start afresh now and then.
             if self.target == Target::Setting && n % 50 == 0 {
                 session = new_session();
+            }
+            // A registry keeps a client per bucket it has seen, as a session
+            // does; a million random bucket names are many sessions' worth.
+            if n % 1000 == 0 {
+                stores = ObjectStores::new(None);
             }
             if self.target.reads_files() {
                 std::fs::create_dir_all(&self.dir).expect("case directory");
