@@ -32,8 +32,11 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::prelude::SessionContext;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 
@@ -381,7 +384,12 @@ pub async fn name_bad_file(
 /// start, a negative column offset): that is a problem of the file too.
 pub fn check_parquet(bytes: bytes::Bytes) -> Option<String> {
     let check = || {
-        let reader = match ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()) {
+        // With the page index, which scans read and a corrupt file can
+        // place anywhere.
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let built = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options)
+            .and_then(|builder| builder.build());
+        let reader = match built {
             Ok(reader) => reader,
             Err(e) => return Some(format!(": not a valid Parquet file: {e}")),
         };
