@@ -12,6 +12,7 @@ use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
+use std::task::Poll;
 
 /// A 1-based line and column inside a piece of SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +197,24 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     result.map_err(|payload| panic_message(&*payload))
 }
 
+/// Runs `future`, which reads input that may make it panic, as
+/// [`catch_panic`] runs a closure: each poll is marked as catching on the
+/// thread it runs on.
+pub async fn catch_panic_async<F: Future>(future: F) -> std::result::Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        let was = CATCHING.replace(true);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        CATCHING.set(was);
+        match polled {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(&*payload))),
+        }
+    })
+    .await
+}
+
 /// `assert_eq!` and others write several lines; an error is one.
 fn one_line(text: &str) -> String {
     text.lines()
@@ -227,6 +246,18 @@ mod tests {
         let _ = take_panic();
         let caught = catch_panic(|| -> u8 { panic!("bad footer") });
         assert_eq!(caught, Err("bad footer".to_string()));
+        assert_eq!(take_panic(), None);
+    }
+
+    #[tokio::test]
+    async fn an_expected_panic_in_a_future_is_caught_and_not_recorded() {
+        let _ = take_panic();
+        let reading = async {
+            tokio::task::yield_now().await;
+            panic!("page past its end")
+        };
+        let caught: std::result::Result<(), String> = catch_panic_async(reading).await;
+        assert_eq!(caught, Err("page past its end".to_string()));
         assert_eq!(take_panic(), None);
     }
 }

@@ -422,3 +422,25 @@ fn a_parquet_file_the_reader_chokes_on_is_named() {
         );
     }
 }
+
+/// A page index that places a page past where its bytes end: the whole
+/// file reads in order, but a scan that follows the index panicked slicing
+/// past the page (`bytes` 1.12, `range end out of bounds`). The file is
+/// scanned alone again to find it, and named (found by
+/// `examples/inputfuzz --target parquet --seed 11`, case 52,804).
+#[test]
+fn a_parquet_file_with_a_lying_page_index_is_named() {
+    let dir = TempDir::new().unwrap();
+    std::fs::copy(
+        "testdata/corrupt/page_index_past_its_page.parquet",
+        dir.path().join("lying.parquet"),
+    )
+    .unwrap();
+    let (code, _, err) = morsel_in(dir.path(), &["-c", "SELECT * FROM 'lying.parquet'"], None);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("lying.parquet: not a valid Parquet file") && !err.contains("internal"),
+        "{err}"
+    );
+}

@@ -11,7 +11,10 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::csv::ReaderBuilder;
-use datafusion::datasource::physical_plan::{CsvSource, FileScanConfig, ParquetSource};
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{
+    CsvSource, FileGroup, FileScanConfig, FileScanConfigBuilder, ParquetSource,
+};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
@@ -19,6 +22,7 @@ use datafusion::object_store::ObjectStoreExt;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::parser::ParserError;
+use futures::StreamExt;
 
 use crate::catalog::check_parquet;
 use crate::error::{self, Error, Location};
@@ -365,7 +369,10 @@ async fn first_bad_file(ctx: &SessionContext, scan: &FileScanConfig) -> Option<S
                 Err(e) => Some(e.to_string()),
             }
         } else if source.is::<ParquetSource>() {
-            check_parquet(bytes)
+            match check_parquet(bytes) {
+                None => scan_alone(ctx, scan, file).await,
+                found => found,
+            }
         } else {
             None
         };
@@ -374,6 +381,35 @@ async fn first_bad_file(ctx: &SessionContext, scan: &FileScanConfig) -> Option<S
         }
     }
     None
+}
+
+/// `": problem"` when the scan fails or panics on `file` alone. The
+/// whole-file check reads pages in order; a scan finds them through the
+/// page index, which a corrupt file can point anywhere (the reader then
+/// panicked slicing past a page's end).
+async fn scan_alone(
+    ctx: &SessionContext,
+    scan: &FileScanConfig,
+    file: &PartitionedFile,
+) -> Option<String> {
+    let config = FileScanConfigBuilder::from(scan.clone())
+        .with_file_groups(vec![FileGroup::new(vec![file.clone()])])
+        .build();
+    let exec = DataSourceExec::from_data_source(config);
+    let read = async {
+        let mut stream = exec.execute(0, ctx.task_ctx())?;
+        while let Some(batch) = stream.next().await {
+            batch?;
+        }
+        Ok::<_, DataFusionError>(())
+    };
+    match error::catch_panic_async(read).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!(": not a valid Parquet file: {}", describe(&e))),
+        Err(panic) => Some(format!(
+            ": not a valid Parquet file (the Parquet reader failed: {panic})"
+        )),
+    }
 }
 
 /// `":LINE: message"` for the first row of a CSV file that does not parse.
