@@ -568,3 +568,20 @@ fn expanded_display_prints_a_block_per_record() {
     assert!(out.contains("\ncountry | "), "{out}");
     assert_eq!(out.matches("-[ RECORD").count(), 2, "{out}");
 }
+
+/// A quote left open in a CSV header swallows the next line into a column
+/// name; the error that names the file's columns stays on one line (found
+/// by `examples/inputfuzz --target csv --seed 11`, case 372,890).
+#[test]
+fn a_header_with_a_line_end_in_a_name_gives_a_one_line_error() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("open.csv"),
+        "\"id,amount,day,note\n0,12\"10.43,2024-07-25,,\n",
+    )
+    .unwrap();
+    let (code, _, err) = common::morsel_in(dir.path(), &["-c", "SELECT * FROM 'open.csv'"], None);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("open.csv"), "{err}");
+}

@@ -465,10 +465,20 @@ fn header_differs(header: &str, delimiter: u8, scan: &FileScanConfig) -> Option<
     (found != expected).then(|| {
         format!(
             ": its columns ({}) differ from the table's ({}); the CSV files of one table need the same columns",
-            found.join(", "),
-            expected.join(", ")
+            shown_names(&found),
+            shown_names(&expected)
         )
     })
+}
+
+/// Column names for a one-line message: a quoted name may hold a line end
+/// (a quote left open in a header swallows the next lines into it).
+fn shown_names(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| name.replace('\r', "\\r").replace('\n', "\\n"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
