@@ -437,18 +437,14 @@ fn help_lists_every_command() {
     }
 }
 
-#[test]
-fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
-    let dir = TempDir::new().unwrap();
-    let target = format!("{}/out/", dir.path().display());
-    let copy = format!(
-        "COPY (SELECT value, value * 2 AS twice FROM range(100000000000)) TO '{target}' STORED AS PARQUET"
-    );
+/// morsel running `args`, sent SIGINT (as Ctrl-C does) 1.5 s after it
+/// started; its output goes to `output` (`piped` to read it back).
+fn interrupted(args: &[&str], output: fn() -> Stdio) -> std::process::Child {
     let child = Command::cargo_bin("morsel")
         .unwrap()
-        .args(["-c", &copy])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .args(args)
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -457,6 +453,17 @@ fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
         .status()
         .unwrap();
     assert!(sent.success());
+    child
+}
+
+#[test]
+fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
+    let dir = TempDir::new().unwrap();
+    let target = format!("{}/out/", dir.path().display());
+    let copy = format!(
+        "COPY (SELECT value, value * 2 AS twice FROM range(100000000000)) TO '{target}' STORED AS PARQUET"
+    );
+    let child = interrupted(&["-c", &copy], Stdio::piped);
     let output = child.wait_with_output().unwrap();
     // 128 + SIGINT, as a shell reports a command Ctrl-C stopped.
     assert_eq!(output.status.code(), Some(130));
@@ -475,19 +482,7 @@ fn ctrl_c_in_batch_cancels_and_leaves_no_partial_copy() {
 #[test]
 fn ctrl_c_stops_a_join_that_never_waits_for_input() {
     let sql = "SELECT count(*), sum(a.value * b.value) FROM range(1000000) a, range(1000000) b";
-    let mut child = Command::cargo_bin("morsel")
-        .unwrap()
-        .args(["--threads", "2", "-c", sql])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    let mut child = interrupted(&["--threads", "2", "-c", sql], Stdio::null);
     // Not a speed target: the query itself would run for hours.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
