@@ -366,16 +366,19 @@ async fn query(session: &Session, sql: &str) -> Result<Outcome, String> {
     let mut sink = Collected::default();
     match session.execute(sql, &mut sink).await {
         Ok(_) => Ok(Outcome::Answered),
-        Err(e) => {
-            let message = e.to_string();
-            if message.trim().is_empty() || message.contains('\n') {
-                Err(format!("not a one-line error: {message:?}"))
-            } else if message.starts_with("internal error") || message.contains("Internal error") {
-                Err(format!("an internal error, not a clear one: {message}"))
-            } else {
-                Ok(Outcome::Refused(message))
-            }
-        }
+        Err(e) => refusal(&e.to_string()),
+    }
+}
+
+/// An error's line judged: a refusal when it is one clear line; several
+/// lines, none, or an internal error are failures.
+pub fn refusal(message: &str) -> Result<Outcome, String> {
+    if message.trim().is_empty() || message.contains('\n') {
+        Err(format!("not a one-line error: {message:?}"))
+    } else if message.starts_with("internal error") || message.contains("Internal error") {
+        Err(format!("an internal error, not a clear one: {message}"))
+    } else {
+        Ok(Outcome::Refused(message.to_string()))
     }
 }
 

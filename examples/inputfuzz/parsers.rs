@@ -15,8 +15,8 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use url::Url;
 
-use crate::Outcome;
 use crate::mutate;
+use crate::{Outcome, refusal};
 
 /// Text made of `pieces`, then mutated at the byte level now and then (and
 /// made valid UTF-8 again, as every caller receives it).
@@ -31,14 +31,6 @@ fn text_of(rng: &mut StdRng, pieces: &[&str], most: usize) -> String {
         text = String::from_utf8_lossy(&bytes).into_owned();
     }
     text
-}
-
-fn one_line(message: &str) -> Result<Outcome, String> {
-    if message.trim().is_empty() || message.contains('\n') {
-        Err(format!("not a one-line error: {message:?}"))
-    } else {
-        Ok(Outcome::Refused(message.to_string()))
-    }
 }
 
 const SCRIPT_PIECES: [&str; 32] = [
@@ -139,7 +131,7 @@ pub fn command(rng: &mut StdRng) -> (String, Result<Outcome, String>) {
         if let Piece::Command(line) = piece.piece {
             match Command::from_str(&line) {
                 Ok(_) => {}
-                Err(message) => outcome = outcome.and(one_line(&message)),
+                Err(message) => outcome = outcome.and(refusal(&message)),
             }
         }
     }
@@ -206,7 +198,7 @@ pub fn s3_url(rng: &mut StdRng, stores: &ObjectStores) -> (String, Result<Outcom
         Err(e) => Ok(Outcome::Refused(e.to_string())),
         Ok(url) => match stores.get_store(&url) {
             Ok(_) => Ok(Outcome::Answered),
-            Err(e) => one_line(&e.to_string()),
+            Err(e) => refusal(&e.to_string()),
         },
     };
     let _ = morsel::storage::s3_bucket(&text);

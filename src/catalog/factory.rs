@@ -56,11 +56,7 @@ impl TableProviderFactory for MorselTableFactory {
             return self.inner.create(state, cmd).await;
         };
         let url = super::table_url(location)?;
-        let created = super::with_panics_named(state, &url, self.inner.create(state, cmd)).await;
-        let table = match created {
-            Ok(table) => table,
-            Err(e) => return Err(super::name_bad_file(state, &url, e).await),
-        };
+        let table = super::with_bad_file_named(state, &url, self.inner.create(state, cmd)).await?;
         super::retype_partitions(state, table).await
     }
 }

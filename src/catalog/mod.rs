@@ -298,22 +298,21 @@ async fn open_listing(
     let config = ListingTableConfig::new(url.clone())
         .with_listing_options(options.with_table_partition_cols(listed))
         .infer_schema(state);
-    match with_panics_named(state, &url, config).await {
-        Ok(config) => Ok((Arc::new(ListingTable::try_new(config)?), partitions)),
-        Err(e) => Err(name_bad_file(state, &url, e).await),
-    }
+    let config = with_bad_file_named(state, &url, config).await?;
+    Ok((Arc::new(ListingTable::try_new(config)?), partitions))
 }
 
 /// Opens a table whose files' footers are read on the way, and names the
-/// file when the Parquet reader panics on one, as when it fails on one.
-/// A panic no file explains is a bug, and goes on as one.
-pub async fn with_panics_named<T>(
+/// file when the Parquet reader fails on one, or panics on one. A panic no
+/// file explains is a bug, and goes on as one.
+pub async fn with_bad_file_named<T>(
     state: &dyn Session,
     url: &ListingTableUrl,
     open: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     let payload = match AssertUnwindSafe(open).catch_unwind().await {
-        Ok(result) => return result,
+        Ok(Ok(opened)) => return Ok(opened),
+        Ok(Err(e)) => return Err(name_bad_file(state, url, e).await),
         Err(payload) => payload,
     };
     let reader_failed = DataFusionError::ParquetError(Box::new(ParquetError::General(
