@@ -364,7 +364,8 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// `IN`, `NOT IN`, `EXISTS` (correlated) or a scalar subquery.
+    /// `IN`, `NOT IN`, `EXISTS` (correlated), over a table or an aggregate,
+    /// or a scalar subquery.
     fn subquery_predicate(&mut self, scope: &Scope) -> String {
         let inner = self.table();
         let inner_scope = Scope::of(inner, "z");
@@ -382,7 +383,8 @@ impl<'a> Generator<'a> {
         };
         let filter = self.predicate(&inner_scope, 1);
         let from = format!("{} z", inner.name);
-        match self.rng.random_range(0..5) {
+        let count = self.rng.random_range(0..3);
+        match self.rng.random_range(0..8) {
             0 => format!("{outer} IN (SELECT {inner_column} FROM {from} WHERE {filter})"),
             1 => format!("{outer} NOT IN (SELECT {inner_column} FROM {from} WHERE {filter})"),
             2 => {
@@ -390,6 +392,21 @@ impl<'a> Generator<'a> {
             }
             3 => format!(
                 "NOT EXISTS (SELECT 1 FROM {from} WHERE {inner_column} = {outer} AND {filter})"
+            ),
+            // A semi join on an aggregate's keys (semi_joins_down).
+            4 => format!(
+                "{outer} IN (SELECT {inner_column} FROM {from} WHERE {filter} \
+                 GROUP BY {inner_column} HAVING count(*) > {count})"
+            ),
+            // An anti join on an aggregate's keys, with a condition.
+            5 => format!(
+                "NOT EXISTS (SELECT 1 FROM (SELECT {inner_column} AS k, count(*) AS n FROM {from} \
+                 WHERE {filter} GROUP BY {inner_column}) g WHERE g.k = {outer} AND g.n > {count})"
+            ),
+            // An aggregate per outer row, joined on its key (joined_keys_only).
+            6 => format!(
+                "{outer} >= (SELECT min({inner_column}) FROM {from} \
+                 WHERE {inner_column} = {outer} AND {filter})"
             ),
             _ => format!("{outer} > (SELECT min({inner_column}) FROM {from} WHERE {filter})"),
         }

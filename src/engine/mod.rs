@@ -28,7 +28,7 @@ use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::optimizer::Analyzer;
+use datafusion::optimizer::{Analyzer, Optimizer};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -73,6 +73,7 @@ impl Engine {
             .with_runtime_env(runtime_env(options, &stores, &pool)?)
             .with_default_features()
             .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules))
+            .with_optimizer_rules(planning::optimizer_rules(Optimizer::new().rules))
             .with_physical_optimizer_rules(planning::physical_rules(
                 PhysicalOptimizer::new().rules,
                 pool_size.is_some(),

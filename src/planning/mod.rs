@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::logical_expr::AggregateUDF;
-use datafusion::optimizer::AnalyzerRule;
+use datafusion::optimizer::{AnalyzerRule, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
 use operators::POOL_SHARE;
@@ -50,6 +50,28 @@ pub fn analyzer_rules(
             rules.push(Arc::new(rules::NotDistinctAsEqual) as _);
             // And after: a float IN list and its value have one type.
             rules.push(Arc::new(rules::InListZeros) as _);
+        }
+    }
+    rules
+}
+
+/// DataFusion's logical optimizer rules (`defaults`) with ours among them.
+pub fn optimizer_rules(
+    defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
+) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules = Vec::with_capacity(defaults.len() + 2);
+    for rule in defaults {
+        let is_filter_pushdown = rule.name() == "push_down_filter";
+        rules.push(rule);
+        if is_filter_pushdown {
+            // After filters have gone down and made joins of the `FROM`
+            // list's cross joins, which a semi join then passes; before the
+            // projections are pruned, so each pass prunes what it moved.
+            rules.push(Arc::new(rules::SemiJoinsDown) as _);
+            // After the joins are formed and decorrelated subqueries are
+            // joins with their aggregates; the key sets it adds go down
+            // through the next pass's semi join rule.
+            rules.push(Arc::new(rules::JoinedKeysOnly) as _);
         }
     }
     rules

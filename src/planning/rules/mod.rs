@@ -1,5 +1,6 @@
-//! Our optimizer rules, one file each; `planning::analyzer_rules` and `planning::physical_rules`
-//! say in which order they run and why.
+//! Our optimizer rules, one file each; `planning::analyzer_rules`,
+//! `planning::optimizer_rules` and `planning::physical_rules` say in which
+//! order they run and why.
 
 mod cancellable_joins;
 mod checked_arithmetic;
@@ -9,8 +10,10 @@ mod float_meets_decimal;
 mod in_list_zeros;
 mod in_lists_keep_nulls;
 mod inexact_float_stats;
+mod joined_keys_only;
 mod not_distinct_as_equal;
 mod null_aware_in;
+mod semi_joins_down;
 mod spillable_joins;
 mod spillable_not_in;
 
@@ -22,19 +25,21 @@ pub use float_meets_decimal::FloatMeetsDecimal;
 pub use in_list_zeros::InListZeros;
 pub use in_lists_keep_nulls::InListsKeepNulls;
 pub use inexact_float_stats::InexactFloatStats;
+pub use joined_keys_only::JoinedKeysOnly;
 pub use not_distinct_as_equal::NotDistinctAsEqual;
 pub use null_aware_in::NullAwareIn;
+pub use semi_joins_down::SemiJoinsDown;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
 
 use std::sync::Arc;
 
-use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema};
 use datafusion::error::Result;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::HashJoinExec;
 
@@ -65,6 +70,58 @@ fn input_schema(plan: &LogicalPlan) -> Result<DFSchema> {
         )?);
     }
     Ok(schema)
+}
+
+/// The input column a projection's expression passes on unchanged, if it
+/// does.
+fn passed_column(expr: &Expr) -> Option<&Column> {
+    match expr {
+        Expr::Column(column) => Some(column),
+        Expr::Alias(alias) => passed_column(&alias.expr),
+        _ => None,
+    }
+}
+
+/// The group expression that `column` of `plan` is, where `plan` is an
+/// aggregate under aliases, filters and projections that pass the column
+/// on; `None` otherwise (an aggregated value, a computed column, grouping
+/// sets).
+fn group_expression(plan: &LogicalPlan, column: &Column) -> Result<Option<Expr>> {
+    let index = plan.schema().index_of_column(column)?;
+    match plan {
+        LogicalPlan::SubqueryAlias(alias) => {
+            let inner = alias.input.schema().columns().swap_remove(index);
+            group_expression(&alias.input, &inner)
+        }
+        LogicalPlan::Filter(filter) => group_expression(&filter.input, column),
+        LogicalPlan::Projection(projection) => match passed_column(&projection.expr[index]) {
+            Some(inner) => group_expression(&projection.input, inner),
+            None => Ok(None),
+        },
+        LogicalPlan::Aggregate(aggregate) => {
+            let plain_groups = !aggregate
+                .group_expr
+                .iter()
+                .any(|e| matches!(e, Expr::GroupingSet(_)));
+            Ok(aggregate
+                .group_expr
+                .get(index)
+                .filter(|_| plain_groups)
+                .cloned())
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The aggregate that `plan` is, under aliases, filters and projections.
+fn aggregate_below(plan: &LogicalPlan) -> Option<&Aggregate> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => Some(aggregate),
+        LogicalPlan::SubqueryAlias(_) | LogicalPlan::Filter(_) | LogicalPlan::Projection(_) => {
+            aggregate_below(plan.inputs()[0])
+        }
+        _ => None,
+    }
 }
 
 /// `plan` with each hash join, from the leaves up, replaced by what

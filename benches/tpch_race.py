@@ -1,0 +1,117 @@
+"""Races morsel builds against DuckDB on the same TPC-H files, alternating.
+
+Usage: python3 benches/tpch_race.py DATA_DIR MORSEL [MORSEL ...] [--rounds 3]
+                                    [--queries 1-22] [--memory-limit SIZE]
+
+Each round runs the queries once in every contestant, one after the other:
+each morsel binary as one `morsel bench tpch --iterations 1 --verify`
+process (so every answer is checked), then DuckDB on a fresh connection
+over `read_parquet` views of the same files. A noisy machine slows all
+contestants of a round alike; the best of the rounds per query is what the
+table shows, with each morsel's ratio to DuckDB. Name a binary
+`LABEL=PATH` to label its column (e.g. `before=/tmp/morsel-base`).
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import duckdb
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TABLES = ["region", "nation", "supplier", "part", "partsupp", "customer", "orders", "lineitem"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data")
+    parser.add_argument("morsels", nargs="+")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--queries", default="1-22")
+    parser.add_argument("--memory-limit")
+    args = parser.parse_args()
+    queries = parse_queries(args.queries)
+    contestants = [label_and_path(m) for m in args.morsels]
+    best = {label: {} for label, _ in contestants}
+    best["duckdb"] = {}
+    for _ in range(args.rounds):
+        for label, path in contestants:
+            for query, seconds in run_morsel(path, args, queries).items():
+                keep_best(best[label], query, seconds)
+        for query, seconds in run_duckdb(args, queries).items():
+            keep_best(best["duckdb"], query, seconds)
+    print_table(best, queries)
+
+
+def parse_queries(text):
+    queries = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        queries += range(int(first), int(last or first) + 1)
+    return queries
+
+
+def label_and_path(text):
+    label, _, path = text.rpartition("=")
+    return (label or pathlib.Path(path).name, path)
+
+
+def keep_best(table, query, seconds):
+    table[query] = min(seconds, table.get(query, float("inf")))
+
+
+def run_morsel(path, args, queries):
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        command = [path, "bench", "tpch", "--data", args.data, "--iterations", "1",
+                   "--verify", "--queries", ",".join(map(str, queries)), "--json", report.name]
+        if args.memory_limit:
+            command += ["--memory-limit", args.memory_limit]
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(f"{path} failed:\n{run.stdout}{run.stderr}")
+        results = json.load(open(report.name))["queries"]
+    return {r["query"]: r["min_s"] for r in results}
+
+
+def run_duckdb(args, queries):
+    con = duckdb.connect()
+    if args.memory_limit:
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    for table in TABLES:
+        files = str(pathlib.Path(args.data) / table / "*.parquet")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}')")
+    sf = con.execute("SELECT count(*) FROM supplier").fetchone()[0] / 10_000
+    times = {}
+    for n in queries:
+        sql = (ROOT / "queries" / "tpch" / f"q{n:02}.sql").read_text()
+        if n == 11:
+            sql = sql.replace("0.0001000000", f"{0.0001 / sf:.10f}")
+        started = time.perf_counter()
+        con.execute(sql).fetchall()
+        times[n] = time.perf_counter() - started
+    con.close()
+    return times
+
+
+def print_table(best, queries):
+    labels = list(best)
+    morsels = labels[:-1]
+    header = ["query"] + labels + [f"{m} / duckdb" for m in morsels]
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for n in queries + ["total"]:
+        if n == "total":
+            row = {label: sum(best[label].values()) for label in labels}
+        else:
+            row = {label: best[label][n] for label in labels}
+        cells = [f"Q{n}" if n != "total" else "**total**"]
+        cells += [f"{row[label]:.3f}" for label in labels]
+        cells += [f"{row[m] / row['duckdb']:.2f}" for m in morsels]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
