@@ -419,6 +419,46 @@ fn a_filter_on_one_of_two_same_named_join_columns_stays_on_its_own() {
 }
 
 #[test]
+fn a_filter_above_a_computing_projection_with_same_named_columns_stays_on_its_own() {
+    // Above the outer join sits a projection that computes the filter's
+    // common subexpression and carries `x.f` and `y.f`, both named `f`;
+    // DataFusion's pushdown, going by name, moved the whole filter onto
+    // `y` alone and kept the row the filter rejects (found by sqlfuzz).
+    let dir = written_by(&[
+        "COPY (SELECT 2 AS i, CAST(-34.75 AS DECIMAL(10,2)) AS d, CAST(0 AS DOUBLE) AS f) \
+         TO '{dir}/ta.parquet'",
+    ]);
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            "SELECT y.d FROM ta x FULL JOIN ta y ON x.d IS NOT DISTINCT FROM y.f \
+           WHERE (CASE WHEN x.d NOT BETWEEN y.f AND y.f THEN x.f ELSE y.f END \
+           IS NOT DISTINCT FROM abs(x.f)) AND y.i <> 4",
+        ],
+    );
+    assert_eq!(out, "d\n", "DuckDB's answer: no rows");
+}
+
+#[test]
+fn an_aggregate_over_a_case_proved_never_null_is_planned() {
+    // The logical plan proves these CASEs never NULL, the physical plan
+    // cannot, and DataFusion refused the aggregate over them with
+    // "Physical input schema should be the same as the one converted from
+    // logical input schema" (found by sqlfuzz).
+    let out = csv_of(
+        &[],
+        &[
+            "SELECT DISTINCT CASE WHEN f <> g THEN f ELSE CAST(8.00 AS DOUBLE) END AS c \
+             FROM (VALUES (CAST(NULL AS DOUBLE), CAST(1 AS DOUBLE))) t(f, g)",
+            "SELECT count(*) AS n, count(c) AS m FROM (SELECT DISTINCT \
+             CASE WHEN f <> g THEN f ELSE 0 END AS c FROM (VALUES (1.5, 2.5), \
+             (CAST(NULL AS DOUBLE), 1), (3, 3)) t(f, g)) s",
+        ],
+    );
+    assert_eq!(out, "c\n8.0\nn,m\n2,2\n", "DuckDB's answers");
+}
+
+#[test]
 fn a_float_column_whose_statistics_leave_nan_out_is_read_as_it_is() {
     // The file's min and max are both -2.75 (Parquet leaves NaN out), and
     // DataFusion read the column as -2.75 in every row (found by sqlfuzz).

@@ -1,5 +1,6 @@
-//! Rule: a filter over a projection that only picks columns goes below it,
-//! by position, before DataFusion pushes filters down.
+//! Rule: a filter over a projection that only picks columns, or over a
+//! chain of projections one of which repeats a name, goes below it, by position, before DataFusion
+//! pushes filters down.
 //!
 //! DataFusion 55 pushes a filter through a projection by the *names* of
 //! the projection's columns (`FilterRemapper`, `collect_reverse_alias`),
@@ -11,8 +12,14 @@
 //! docs/reliability.md). Below every projection of plain columns, the
 //! filter meets what is under them with its columns right, and DataFusion's
 //! pushdown carries it on from there. A projection that computes something
-//! keeps its filter above it, so nothing is computed twice.
+//! keeps its filter above it, so nothing is computed twice, unless it or a
+//! projection right under it has two columns of one name: DataFusion would
+//! mix those up on the way down (a `FULL JOIN` filtered on `x.f` and `y.f`
+//! through projections of common subexpressions was filtered on `y.f`
+//! alone, found by sqlfuzz), so the filter goes below with the computed
+//! expressions written in, as DataFusion's own pushdown writes them.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
@@ -49,7 +56,8 @@ impl PhysicalOptimizerRule for FiltersUnderRenames {
 }
 
 /// `Filter(Projection(x))` as `Projection(Filter(x))` when the projection
-/// only picks columns; visited top-down, so the filter sinks through a
+/// only picks columns or a name repeats in the projections under the
+/// filter; visited top-down, so the filter sinks through a
 /// chain of them.
 fn filter_under_projection(
     node: Arc<dyn ExecutionPlan>,
@@ -60,10 +68,12 @@ fn filter_under_projection(
     let Some(projection) = filter.input().downcast_ref::<ProjectionExec>() else {
         return Ok(Transformed::no(node));
     };
-    if filter.projection().is_some() || !picks_columns_only(projection) {
+    if filter.projection().is_some()
+        || !(picks_columns_only(projection) || a_name_repeats_in_chain(projection))
+    {
         return Ok(Transformed::no(node));
     }
-    let predicate = Arc::clone(filter.predicate()).transform_down(|expr| {
+    let predicate = Arc::clone(filter.predicate()).transform_up(|expr| {
         Ok(match expr.downcast_ref::<Column>() {
             Some(column) => Transformed::yes(Arc::clone(&projection.expr()[column.index()].expr)),
             None => Transformed::no(expr),
@@ -79,6 +89,20 @@ fn filter_under_projection(
 
 fn picks_columns_only(projection: &ProjectionExec) -> bool {
     projection.expr().iter().all(|p| is_column(&p.expr))
+}
+
+/// Whether this projection, or one in the chain of projections right
+/// under it, gives two columns one name.
+fn a_name_repeats_in_chain(projection: &ProjectionExec) -> bool {
+    let mut names = HashSet::new();
+    !projection
+        .expr()
+        .iter()
+        .all(|p| names.insert(p.alias.as_str()))
+        || projection
+            .input()
+            .downcast_ref::<ProjectionExec>()
+            .is_some_and(a_name_repeats_in_chain)
 }
 
 fn is_column(expr: &Arc<dyn PhysicalExpr>) -> bool {
