@@ -125,3 +125,167 @@ fn a_wrong_answer_fails_with_the_first_differing_row() {
     assert!(out.contains("Q07: ") && out.contains("q07.csv"), "{out}");
     assert!(out.contains("tpch: 0 passed, 2 failed"), "{out}");
 }
+
+/// SF 0.01 with ORDERS and LINEITEM cut into two files each.
+fn two_files_a_table() -> TempDir {
+    let data = TempDir::new().unwrap();
+    let (code, _, err) = morsel(&[
+        "tpch",
+        "gen",
+        "--sf",
+        "0.01",
+        "--out",
+        data.path().to_str().unwrap(),
+        "--files-per-table",
+        "2",
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    data
+}
+
+/// `sql` over the tables of `dir` on two threads, as CSV.
+fn on_two_threads(dir: &Path, sql: &str) -> String {
+    let (code, out, err) = morsel(&[
+        dir.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--format",
+        "csv",
+        "-c",
+        sql,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+const JOINED: &str = "SELECT count(*) AS n, sum(l_quantity) AS q FROM orders JOIN lineitem \
+                      ON o_orderkey = l_orderkey";
+/// `JOINED` and `GROUPED` at SF 0.01, as DuckDB answers them.
+const SF001_ANSWERS: &str = "n,q\n60175,1536127.00\nn,q\n15000,305.00\n";
+const GROUPED: &str = "SELECT count(*) AS n, max(q) AS q FROM (SELECT l_orderkey, \
+                       sum(l_quantity) AS q FROM lineitem GROUP BY l_orderkey) g";
+
+/// The answers of `JOINED` and `GROUPED` over the tables of `dir`, the
+/// same read through globs (which the catalog never declares key ranges
+/// for), and the plan of `JOINED`.
+fn answers_and_plan(dir: &Path) -> (String, String, String) {
+    let glob = |table: &str| format!("'{}/{table}/*.parquet'", dir.display());
+    let through_globs = |sql: &str| {
+        sql.replace("orders", &glob("orders"))
+            .replace("FROM lineitem", &format!("FROM {}", glob("lineitem")))
+            .replace("JOIN lineitem", &format!("JOIN {}", glob("lineitem")))
+    };
+    let direct = format!(
+        "{}{}",
+        on_two_threads(dir, JOINED),
+        on_two_threads(dir, GROUPED)
+    );
+    let reference = format!(
+        "{}{}",
+        on_two_threads(dir, &through_globs(JOINED)),
+        on_two_threads(dir, &through_globs(GROUPED))
+    );
+    let plan = on_two_threads(dir, &format!("EXPLAIN {JOINED}"));
+    (direct, reference, plan)
+}
+
+#[test]
+fn files_cut_at_the_same_keys_are_joined_file_by_file() {
+    let data = two_files_a_table();
+    let (direct, reference, plan) = answers_and_plan(data.path());
+    assert!(plan.contains("Range([o_orderkey"), "{plan}");
+    assert!(plan.contains("Range([l_orderkey"), "{plan}");
+    assert!(!plan.contains("RepartitionExec"), "{plan}");
+    assert_eq!(direct, reference);
+    assert_eq!(direct, SF001_ANSWERS);
+    // Four threads, two files: a partition per file would idle two cores.
+    let (code, plan, _) = morsel(&[
+        data.path().to_str().unwrap(),
+        "--threads",
+        "4",
+        "-c",
+        &format!("EXPLAIN {JOINED}"),
+    ]);
+    assert_eq!(code, 0);
+    assert!(!plan.contains("output_partitioning=Range"), "{plan}");
+}
+
+#[test]
+fn files_out_of_key_order_or_overlapping_are_read_without_ranges() {
+    // Path order is not key order: the second range comes first.
+    let shuffled = two_files_a_table();
+    let orders = shuffled.path().join("orders");
+    std::fs::rename(orders.join("part-0.parquet"), orders.join("part-9.parquet")).unwrap();
+    let (direct, reference, plan) = answers_and_plan(shuffled.path());
+    assert!(!plan.contains("Range([o_orderkey"), "{plan}");
+    assert_eq!(direct, reference);
+    assert_eq!(direct, SF001_ANSWERS);
+
+    // A copy of the first file overlaps it.
+    let overlapping = two_files_a_table();
+    let lineitem = overlapping.path().join("lineitem");
+    std::fs::copy(
+        lineitem.join("part-0.parquet"),
+        lineitem.join("part-0b.parquet"),
+    )
+    .unwrap();
+    let (direct, reference, plan) = answers_and_plan(overlapping.path());
+    assert!(!plan.contains("Range([l_orderkey"), "{plan}");
+    assert_eq!(direct, reference);
+    assert_ne!(direct, SF001_ANSWERS);
+}
+
+#[test]
+fn files_that_do_not_say_they_are_sorted_are_read_without_ranges() {
+    // Disjoint key ranges in path order, but each file's rows shuffled,
+    // so nothing says the file is sorted.
+    let data = two_files_a_table();
+    let dir = data.path().to_str().unwrap();
+    let (code, _, err) = morsel(&[
+        dir,
+        "-c",
+        &format!(
+            "COPY (SELECT * FROM lineitem WHERE l_orderkey < 30000 ORDER BY random()) TO '{dir}/l2/part-0.parquet'"
+        ),
+        "-c",
+        &format!(
+            "COPY (SELECT * FROM lineitem WHERE l_orderkey >= 30000 ORDER BY random()) TO '{dir}/l2/part-1.parquet'"
+        ),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan = on_two_threads(
+        data.path(),
+        "EXPLAIN SELECT count(*) FROM orders JOIN l2 ON o_orderkey = l_orderkey",
+    );
+    assert!(!plan.contains("Range([l_orderkey"), "{plan}");
+}
+
+#[test]
+fn a_file_added_after_the_table_opened_ends_its_ranges() {
+    let data = two_files_a_table();
+    let dir = data.path().to_str().unwrap();
+    // One session: the join, a COPY of 40 more line items into the
+    // table's directory, the join again; then a fresh session's answer.
+    let (code, out, err) = morsel(&[
+        dir,
+        "--threads",
+        "2",
+        "--format",
+        "csv",
+        "-c",
+        JOINED,
+        "-c",
+        &format!(
+            "COPY (SELECT * FROM lineitem ORDER BY l_orderkey LIMIT 40) TO '{dir}/lineitem/part-5.parquet'"
+        ),
+        "-c",
+        JOINED,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fresh = on_two_threads(data.path(), JOINED);
+    assert!(
+        out.starts_with("n,q\n60175,1536127.00\n") && out.ends_with(&fresh),
+        "{out}"
+    );
+    assert!(fresh.starts_with("n,q\n60215,"), "{fresh}");
+}

@@ -8,6 +8,7 @@
 mod csv_format;
 mod factory;
 mod globs;
+mod key_ranges;
 mod null_marker;
 mod partitions;
 
@@ -277,9 +278,21 @@ pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn 
     } else {
         globs::refuse_crossing_matches(state, &url, location).await?;
         let (table, partitions) = open_listing(state, url, location).await?;
-        (table, partitions)
+        (with_key_ranges(state, table).await?, partitions)
     };
     partitions::with_nulls_shown(table, &partitions)
+}
+
+/// `table` with its files' key ranges declared where they prove them
+/// (`key_ranges`).
+async fn with_key_ranges(
+    state: &SessionState,
+    table: Arc<ListingTable>,
+) -> Result<Arc<dyn TableProvider>> {
+    Ok(match key_ranges::KeyRanged::try_new(state, &table).await? {
+        Some(ranged) => Arc::new(ranged),
+        None => table,
+    })
 }
 
 /// A listing table over `url` and the partition columns it reads.
@@ -557,9 +570,12 @@ fn scanned_table(plan: &LogicalPlan) -> Option<Arc<dyn TableProvider>> {
 
 /// `\d` of a listing table, its partition columns typed as `schema` says.
 fn listing_info(provider: &dyn TableProvider, schema: &Schema) -> Option<TableInfo> {
-    let table = match provider.downcast_ref::<globs::OneLevelGlob>() {
-        Some(glob) => glob.0.as_ref(),
-        None => provider.downcast_ref::<ListingTable>()?,
+    let table = if let Some(glob) = provider.downcast_ref::<globs::OneLevelGlob>() {
+        glob.0.as_ref()
+    } else if let Some(ranged) = provider.downcast_ref::<key_ranges::KeyRanged>() {
+        ranged.plain()
+    } else {
+        provider.downcast_ref::<ListingTable>()?
     };
     let options = table.options();
     let location = table

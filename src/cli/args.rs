@@ -101,7 +101,7 @@ pub struct GenArgs {
     pub out: String,
     #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
     pub format: GenFormat,
-    /// Files per table [default: one per 4 million rows]
+    /// Files per table [default: one per 4 million rows, a multiple of the threads]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub files_per_table: Option<u32>,
     /// Parquet compression

@@ -21,6 +21,7 @@ use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use indicatif::{ProgressBar, ProgressStyle};
 use tpchgen::generators::{
@@ -157,14 +158,32 @@ impl Table {
         (per_sf * sf).ceil() as u64
     }
 
+    /// Files of the table: one per 4 million rows of the table it is cut
+    /// with, rounded up to a multiple of the threads, so each core reads an
+    /// equal share.
     fn files(self, options: &GenOptions) -> usize {
         match self {
             Table::Region | Table::Nation => 1,
             _ => options.files_per_table.unwrap_or_else(|| {
-                (self.rows(options.scale_factor) as f64 / ROWS_PER_FILE).ceil() as usize
+                let rows = self.cut_with().rows(options.scale_factor);
+                let threads = options.threads.max(1);
+                ((rows as f64 / ROWS_PER_FILE).ceil() as usize).div_ceil(threads) * threads
             }),
         }
         .max(1)
+    }
+
+    /// The table whose key ranges this one's files share. `tpchgen` makes
+    /// part *i* of ORDERS and of LINEITEM from the same orders, and of PART
+    /// and PARTSUPP from the same parts: cut into as many files, file *i*
+    /// of both holds the same keys, and the catalog lets DataFusion join
+    /// them file by file (`catalog/key_ranges.rs`).
+    fn cut_with(self) -> Table {
+        match self {
+            Table::Orders => Table::LineItem,
+            Table::Part => Table::PartSupp,
+            table => table,
+        }
     }
 
     /// Batches of part `part` (1-based) of `parts`.
@@ -295,7 +314,9 @@ fn write_part(
     progress: &ProgressBar,
 ) -> Result<PathBuf> {
     let extension = options.format.name();
-    let path = dir.join(format!("part-{}.{extension}", job.part - 1));
+    // Numbers of one width, so that path order is key order.
+    let width = (job.parts - 1).to_string().len();
+    let path = dir.join(format!("part-{:0width$}.{extension}", job.part - 1));
     let file = File::create(&path).map_err(|e| Error::file(&path, e))?;
     let reader = job
         .table
@@ -307,6 +328,13 @@ fn write_part(
                 .set_compression(options.codec.parquet())
                 .set_max_row_group_row_count(Some(options.row_group_rows))
                 .set_statistics_enabled(EnabledStatistics::Page)
+                // Every table comes out of `tpchgen` in the order of its
+                // first column, its key; saying so lets readers use it.
+                .set_sorting_columns(Some(vec![SortingColumn {
+                    column_idx: 0,
+                    descending: false,
+                    nulls_first: false,
+                }]))
                 .build();
             Box::new(
                 ArrowWriter::try_new(BufWriter::new(file), schema, Some(properties))

@@ -1,0 +1,296 @@
+//! Key ranges: a Parquet table whose files each hold one range of a key,
+//! told to the planner as range partitioning, where the files prove it.
+//!
+//! `tpch gen` writes `orders` and `lineitem` as files that each hold one
+//! range of order keys, sorted, and so do many writers that split a table by
+//! its key. Told that file *i* of both tables holds the same range,
+//! DataFusion joins and groups on that key partition by partition, without
+//! hashing every row into new partitions first
+//! (`Partitioning::Range`, co-partitioned joins in DataFusion 55).
+//!
+//! A wrong promise would be a wrong answer, so only the files' own footers
+//! make it: every row group says it is sorted on the key (`sorting_columns`),
+//! the key is an integer or a date with exact minimum and maximum and no
+//! NULLs, and the files, in the order of their paths (the order DataFusion
+//! gives partitions), hold disjoint ranges in key order. Each split point is
+//! the smallest key of a file, so two tables cut at the same keys line up.
+//! The promise is about the files seen when the table opened: every scan
+//! lists them again and reads the table without it when any file was added,
+//! removed or rewritten since, or when there are fewer files than the
+//! session's partitions (one file per partition would leave cores idle).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
+use datafusion::common::{Constraints, ScalarValue, SplitPoint, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::error::Result;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{
+    Expr, Partitioning, RangePartitioning, TableProviderFilterPushDown, col,
+};
+use datafusion::object_store::ObjectMeta;
+use datafusion::parquet::file::metadata::ParquetMetaData;
+use datafusion::parquet::file::statistics::Statistics as ColumnStatistics;
+use datafusion::physical_plan::ExecutionPlan;
+use futures::TryStreamExt;
+
+/// A Parquet table read with its files' key ranges declared, while its files
+/// are the ones that proved them; read as `plain` otherwise.
+#[derive(Debug)]
+pub struct KeyRanged {
+    ranged: Arc<ListingTable>,
+    plain: Arc<ListingTable>,
+    /// The files that proved the ranges, in path order.
+    files: Vec<FileStamp>,
+}
+
+/// What identifies a file's contents without reading it.
+#[derive(Debug, PartialEq)]
+struct FileStamp {
+    location: String,
+    size: u64,
+    modified: i64,
+}
+
+impl FileStamp {
+    fn of(meta: &ObjectMeta) -> Self {
+        Self {
+            location: meta.location.to_string(),
+            size: meta.size,
+            modified: meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+        }
+    }
+}
+
+/// The sorted key of one file and its smallest and largest value.
+#[derive(Debug, PartialEq)]
+struct FileRange {
+    column: String,
+    min: i64,
+    max: i64,
+}
+
+impl KeyRanged {
+    /// `plain` with its files' key ranges declared, when a key range per
+    /// file is what they prove; `None` when not.
+    pub async fn try_new(state: &dyn Session, plain: &Arc<ListingTable>) -> Result<Option<Self>> {
+        let [url] = plain.table_paths().as_slice() else {
+            return Ok(None);
+        };
+        let options = plain.options();
+        if !options.table_partition_cols.is_empty() || options.format.get_ext() != "parquet" {
+            return Ok(None);
+        }
+        let metas = listed_files(state, url, &options.file_extension).await?;
+        if metas.len() < 2 {
+            return Ok(None);
+        }
+        let store = state.runtime_env().object_store(url)?;
+        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+        let mut ranges = Vec::with_capacity(metas.len());
+        for meta in &metas {
+            let metadata = DFParquetMetadata::new(store.as_ref(), meta)
+                .with_file_metadata_cache(Some(Arc::clone(&cache)))
+                .fetch_metadata()
+                .await?;
+            match file_range(&metadata) {
+                Some(range) => ranges.push(range),
+                None => return Ok(None),
+            }
+        }
+        let schema = plain.schema();
+        let Some(partitioning) = range_partitioning(&ranges, &schema) else {
+            return Ok(None);
+        };
+        let config = ListingTableConfig::new(url.clone())
+            .with_listing_options(options.clone().with_output_partitioning(Some(partitioning)))
+            .with_schema(schema);
+        Ok(Some(Self {
+            ranged: Arc::new(ListingTable::try_new(config)?),
+            plain: Arc::clone(plain),
+            files: metas.iter().map(FileStamp::of).collect(),
+        }))
+    }
+
+    /// The table as read without the declaration.
+    pub fn plain(&self) -> &ListingTable {
+        &self.plain
+    }
+
+    /// The table to scan now: with the ranges while the files are the ones
+    /// that proved them and there is one for each of the session's
+    /// partitions.
+    async fn to_scan(&self, state: &dyn Session) -> Result<&Arc<ListingTable>> {
+        let enough = self.files.len() >= state.config().target_partitions();
+        if enough && self.files_unchanged(state).await? {
+            Ok(&self.ranged)
+        } else {
+            Ok(&self.plain)
+        }
+    }
+
+    async fn files_unchanged(&self, state: &dyn Session) -> Result<bool> {
+        let url = &self.plain.table_paths()[0];
+        let now = listed_files(state, url, &self.plain.options().file_extension).await?;
+        Ok(now.iter().map(FileStamp::of).collect::<Vec<_>>() == self.files)
+    }
+}
+
+/// The files of `url`, in path order.
+async fn listed_files(
+    state: &dyn Session,
+    url: &ListingTableUrl,
+    extension: &str,
+) -> Result<Vec<ObjectMeta>> {
+    let store = state.runtime_env().object_store(url)?;
+    let mut files: Vec<ObjectMeta> = url
+        .list_all_files(state, store.as_ref(), extension)
+        .await?
+        .try_collect()
+        .await?;
+    files.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(files)
+}
+
+/// The range of the key a file says it is sorted on, when every row group
+/// says so, the key is an integer column at the top level, and each row
+/// group has exact bounds, no NULLs, and follows the one before it.
+fn file_range(metadata: &ParquetMetaData) -> Option<FileRange> {
+    let groups = metadata.row_groups();
+    let first = groups.first()?.sorting_columns()?.first()?;
+    let key = usize::try_from(first.column_idx).ok()?;
+    let column = metadata.file_metadata().schema_descr().column(key);
+    let [name] = column.path().parts() else {
+        return None;
+    };
+    let mut range: Option<(i64, i64)> = None;
+    for group in groups {
+        let sorted_on = group.sorting_columns()?.first()?;
+        if sorted_on != first || first.descending {
+            return None;
+        }
+        let (min, max) = exact_bounds(group.column(key).statistics()?)?;
+        range = match range {
+            None => Some((min, max)),
+            Some((low, high)) if high <= min => Some((low, max)),
+            Some(_) => return None,
+        };
+    }
+    let (min, max) = range?;
+    Some(FileRange {
+        column: name.clone(),
+        min,
+        max,
+    })
+}
+
+/// Exact minimum and maximum of an integer column chunk with no NULLs.
+fn exact_bounds(statistics: &ColumnStatistics) -> Option<(i64, i64)> {
+    if statistics.null_count_opt() != Some(0) {
+        return None;
+    }
+    match statistics {
+        ColumnStatistics::Int32(s) if s.min_is_exact() && s.max_is_exact() => {
+            Some((i64::from(*s.min_opt()?), i64::from(*s.max_opt()?)))
+        }
+        ColumnStatistics::Int64(s) if s.min_is_exact() && s.max_is_exact() => {
+            Some((*s.min_opt()?, *s.max_opt()?))
+        }
+        _ => None,
+    }
+}
+
+/// Range partitioning on the files' common key, one partition per file,
+/// when the files in path order hold disjoint ranges in key order.
+fn range_partitioning(ranges: &[FileRange], schema: &SchemaRef) -> Option<Partitioning> {
+    let column = &ranges.first()?.column;
+    let data_type = schema.field_with_name(column).ok()?.data_type();
+    let in_key_order = ranges
+        .windows(2)
+        .all(|pair| pair[0].max < pair[1].min && pair[1].column == *column);
+    if !in_key_order {
+        return None;
+    }
+    let split_points = ranges[1..]
+        .iter()
+        .map(|range| Some(SplitPoint::new(vec![scalar(range.min, data_type)?])))
+        .collect::<Option<Vec<_>>>()?;
+    let ordering = vec![col(column).sort(true, false)];
+    RangePartitioning::try_new(ordering, split_points)
+        .ok()
+        .map(Partitioning::Range)
+}
+
+/// `value` as a scalar of the key's type; `None` for types whose Parquet
+/// statistics are not ordered as their values (unsigned, decimals, …).
+fn scalar(value: i64, data_type: &DataType) -> Option<ScalarValue> {
+    Some(match data_type {
+        DataType::Int64 => ScalarValue::Int64(Some(value)),
+        DataType::Int32 => ScalarValue::Int32(Some(i32::try_from(value).ok()?)),
+        DataType::Int16 => ScalarValue::Int16(Some(i16::try_from(value).ok()?)),
+        DataType::Int8 => ScalarValue::Int8(Some(i8::try_from(value).ok()?)),
+        DataType::Date32 => ScalarValue::Date32(Some(i32::try_from(value).ok()?)),
+        _ => return None,
+    })
+}
+
+#[async_trait]
+impl TableProvider for KeyRanged {
+    fn schema(&self) -> SchemaRef {
+        self.plain.schema()
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.plain.constraints()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.plain.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.to_scan(state)
+            .await?
+            .scan(state, projection, filters, limit)
+            .await
+    }
+
+    async fn scan_with_args<'a>(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'a>,
+    ) -> Result<ScanResult> {
+        self.to_scan(state).await?.scan_with_args(state, args).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.plain.supports_filters_pushdown(filters)
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        self.plain.statistics()
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.plain.insert_into(state, input, insert_op).await
+    }
+}
