@@ -253,6 +253,18 @@ fn session_config(threads: Option<usize>, pool_size: Option<usize>) -> SessionCo
     // cautious than the logical proof, which is harmless; the aggregate
     // then takes the physical schema.
     options.execution.skip_physical_aggregate_schema_check = true;
+    // `COPY … TO 'x.parquet'` compresses with Snappy, as DuckDB does;
+    // DataFusion's zstd took the seed workload's 10-million-row COPY from
+    // 2.2 s to 2.8–4.2 s (benches/README.md). `OPTIONS (compression …)`
+    // still chooses.
+    options.execution.parquet.compression = Some("snappy".to_string());
+    if pool_size.is_none() {
+        // A join whose build keys span under a million values probes an
+        // array of them (4 MB at most) instead of a hash table: TPC-H Q17
+        // 24 % faster, Q8 9 %, Q9 6 % (benches/README.md). Under a memory
+        // limit DataFusion's default stays: the array is reserved whole.
+        options.execution.perfect_hash_join_small_build_threshold = 1 << 20;
+    }
     if let Some(pool) = pool_size {
         let execution = &mut options.execution;
         // Each sort holds this much back for its merge; DataFusion's

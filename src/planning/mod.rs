@@ -59,7 +59,7 @@ pub fn analyzer_rules(
 pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 2);
+    let mut rules = Vec::with_capacity(defaults.len() + 3);
     for rule in defaults {
         let is_filter_pushdown = rule.name() == "push_down_filter";
         rules.push(rule);
@@ -72,6 +72,9 @@ pub fn optimizer_rules(
             // joins with their aggregates; the key sets it adds go down
             // through the next pass's semi join rule.
             rules.push(Arc::new(rules::JoinedKeysOnly) as _);
+            // Once filters are where they stay; every pass puts back in
+            // order what that pass's pushdown rebuilt.
+            rules.push(Arc::new(rules::CheapConjunctsFirst) as _);
         }
     }
     rules

@@ -3,6 +3,7 @@
 //! order they run and why.
 
 mod cancellable_joins;
+mod cheap_conjuncts_first;
 mod checked_arithmetic;
 mod checked_constants;
 mod filters_under_renames;
@@ -18,6 +19,7 @@ mod spillable_joins;
 mod spillable_not_in;
 
 pub use cancellable_joins::CancellableJoins;
+pub use cheap_conjuncts_first::CheapConjunctsFirst;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
 pub use filters_under_renames::FiltersUnderRenames;
