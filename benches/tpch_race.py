@@ -2,10 +2,13 @@
 
 Usage: python3 benches/tpch_race.py DATA_DIR MORSEL [MORSEL ...] [--rounds 3]
                                     [--queries 1-22] [--memory-limit SIZE]
+                                    [--answers DIR]
 
 Each round runs the queries once in every contestant, one after the other:
 each morsel binary as one `morsel bench tpch --iterations 1 --verify`
-process (so every answer is checked), then DuckDB on a fresh connection
+process (so every answer is checked: against the answers built in for
+SF 0.01 and 1, or those in `--answers DIR`, e.g. computed by
+`benches/duckdb_tpch.py DATA --answers DIR`), then DuckDB on a fresh connection
 over `read_parquet` views of the same files. A noisy machine slows all
 contestants of a round alike; the best of the rounds per query is what the
 table shows, with each morsel's ratio to DuckDB. Name a binary
@@ -32,18 +35,24 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--queries", default="1-22")
     parser.add_argument("--memory-limit")
+    parser.add_argument("--answers")
     args = parser.parse_args()
     queries = parse_queries(args.queries)
     contestants = [label_and_path(m) for m in args.morsels]
     best = {label: {} for label, _ in contestants}
     best["duckdb"] = {}
+    peak_rss = {label: 0 for label, _ in contestants}
     for _ in range(args.rounds):
         for label, path in contestants:
-            for query, seconds in run_morsel(path, args, queries).items():
+            seconds_by_query, rss = run_morsel(path, args, queries)
+            peak_rss[label] = max(peak_rss[label], rss)
+            for query, seconds in seconds_by_query.items():
                 keep_best(best[label], query, seconds)
         for query, seconds in run_duckdb(args, queries).items():
             keep_best(best["duckdb"], query, seconds)
     print_table(best, queries)
+    for label, rss in peak_rss.items():
+        print(f"{label}: peak RSS {rss / 2**20:.0f} MiB")
 
 
 def parse_queries(text):
@@ -66,14 +75,15 @@ def keep_best(table, query, seconds):
 def run_morsel(path, args, queries):
     with tempfile.NamedTemporaryFile(suffix=".json") as report:
         command = [path, "bench", "tpch", "--data", args.data, "--iterations", "1",
-                   "--verify", "--queries", ",".join(map(str, queries)), "--json", report.name]
+                   "--verify", *([args.answers] if args.answers else []),
+                   "--queries", ",".join(map(str, queries)), "--json", report.name]
         if args.memory_limit:
             command += ["--memory-limit", args.memory_limit]
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(f"{path} failed:\n{run.stdout}{run.stderr}")
-        results = json.load(open(report.name))["queries"]
-    return {r["query"]: r["min_s"] for r in results}
+        results = json.load(open(report.name))
+    return {r["query"]: r["min_s"] for r in results["queries"]}, results["peak_rss_bytes"]
 
 
 def run_duckdb(args, queries):

@@ -126,8 +126,8 @@ fn a_wrong_answer_fails_with_the_first_differing_row() {
     assert!(out.contains("tpch: 0 passed, 2 failed"), "{out}");
 }
 
-/// SF 0.01 with ORDERS and LINEITEM cut into two files each.
-fn two_files_a_table() -> TempDir {
+/// SF 0.01 with every table but NATION and REGION cut into `files` files.
+fn files_a_table(files: &str) -> TempDir {
     let data = TempDir::new().unwrap();
     let (code, _, err) = morsel(&[
         "tpch",
@@ -137,7 +137,7 @@ fn two_files_a_table() -> TempDir {
         "--out",
         data.path().to_str().unwrap(),
         "--files-per-table",
-        "2",
+        files,
     ]);
     assert_eq!((code, err.as_str()), (0, ""));
     data
@@ -191,7 +191,7 @@ fn answers_and_plan(dir: &Path) -> (String, String, String) {
 
 #[test]
 fn files_cut_at_the_same_keys_are_joined_file_by_file() {
-    let data = two_files_a_table();
+    let data = files_a_table("2");
     let (direct, reference, plan) = answers_and_plan(data.path());
     assert!(plan.contains("Range([o_orderkey"), "{plan}");
     assert!(plan.contains("Range([l_orderkey"), "{plan}");
@@ -208,12 +208,21 @@ fn files_cut_at_the_same_keys_are_joined_file_by_file() {
     ]);
     assert_eq!(code, 0);
     assert!(!plan.contains("output_partitioning=Range"), "{plan}");
+
+    // Four files on two threads: two runs of two consecutive files.
+    let four = files_a_table("4");
+    let (direct, reference, plan) = answers_and_plan(four.path());
+    assert!(plan.contains("Range([l_orderkey"), "{plan}");
+    assert!(plan.contains("file_groups={2 groups"), "{plan}");
+    assert!(!plan.contains("RepartitionExec"), "{plan}");
+    assert_eq!(direct, reference);
+    assert_eq!(direct, SF001_ANSWERS);
 }
 
 #[test]
 fn files_out_of_key_order_or_overlapping_are_read_without_ranges() {
     // Path order is not key order: the second range comes first.
-    let shuffled = two_files_a_table();
+    let shuffled = files_a_table("2");
     let orders = shuffled.path().join("orders");
     std::fs::rename(orders.join("part-0.parquet"), orders.join("part-9.parquet")).unwrap();
     let (direct, reference, plan) = answers_and_plan(shuffled.path());
@@ -222,7 +231,7 @@ fn files_out_of_key_order_or_overlapping_are_read_without_ranges() {
     assert_eq!(direct, SF001_ANSWERS);
 
     // A copy of the first file overlaps it.
-    let overlapping = two_files_a_table();
+    let overlapping = files_a_table("2");
     let lineitem = overlapping.path().join("lineitem");
     std::fs::copy(
         lineitem.join("part-0.parquet"),
@@ -239,7 +248,7 @@ fn files_out_of_key_order_or_overlapping_are_read_without_ranges() {
 fn files_that_do_not_say_they_are_sorted_are_read_without_ranges() {
     // Disjoint key ranges in path order, but each file's rows shuffled,
     // so nothing says the file is sorted.
-    let data = two_files_a_table();
+    let data = files_a_table("2");
     let dir = data.path().to_str().unwrap();
     let (code, _, err) = morsel(&[
         dir,
@@ -262,7 +271,7 @@ fn files_that_do_not_say_they_are_sorted_are_read_without_ranges() {
 
 #[test]
 fn a_file_added_after_the_table_opened_ends_its_ranges() {
-    let data = two_files_a_table();
+    let data = files_a_table("2");
     let dir = data.path().to_str().unwrap();
     // One session: the join, a COPY of 40 more line items into the
     // table's directory, the join again; then a fresh session's answer.

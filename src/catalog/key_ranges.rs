@@ -12,12 +12,16 @@
 //! make it: every row group says it is sorted on the key (`sorting_columns`),
 //! the key is an integer or a date with exact minimum and maximum and no
 //! NULLs, and the files, in the order of their paths (the order DataFusion
-//! gives partitions), hold disjoint ranges in key order. Each split point is
-//! the smallest key of a file, so two tables cut at the same keys line up.
-//! The promise is about the files seen when the table opened: every scan
-//! lists them again and reads the table without it when any file was added,
-//! removed or rewritten since, or when there are fewer files than the
-//! session's partitions (one file per partition would leave cores idle).
+//! reads them in), hold disjoint ranges in key order. Each scan cuts the
+//! files into as many runs of consecutive files as the session has
+//! partitions, and each split point is the smallest key of a run's first
+//! file, so two tables cut at the same keys line up (16 files a table at SF
+//! 10 are two runs of eight on two cores: as many partitions as the rest
+//! of the plan has, or DataFusion would repartition, keeping order, to
+//! meet them). The promise is about the files seen when the table opened:
+//! every scan lists them again and reads the table without it when any
+//! file was added, removed or rewritten since, or when the files cannot
+//! fill the partitions.
 
 use std::sync::Arc;
 
@@ -43,10 +47,11 @@ use futures::TryStreamExt;
 /// are the ones that proved them; read as `plain` otherwise.
 #[derive(Debug)]
 pub struct KeyRanged {
-    ranged: Arc<ListingTable>,
     plain: Arc<ListingTable>,
     /// The files that proved the ranges, in path order.
     files: Vec<FileStamp>,
+    /// Each file's range of the key, in path order, which is key order.
+    ranges: Vec<FileRange>,
 }
 
 /// What identifies a file's contents without reading it.
@@ -103,17 +108,13 @@ impl KeyRanged {
                 None => return Ok(None),
             }
         }
-        let schema = plain.schema();
-        let Some(partitioning) = range_partitioning(&ranges, &schema) else {
+        if !in_key_order(&ranges) || key_type(&ranges, &plain.schema()).is_none() {
             return Ok(None);
-        };
-        let config = ListingTableConfig::new(url.clone())
-            .with_listing_options(options.clone().with_output_partitioning(Some(partitioning)))
-            .with_schema(schema);
+        }
         Ok(Some(Self {
-            ranged: Arc::new(ListingTable::try_new(config)?),
             plain: Arc::clone(plain),
             files: metas.iter().map(FileStamp::of).collect(),
+            ranges,
         }))
     }
 
@@ -122,16 +123,47 @@ impl KeyRanged {
         &self.plain
     }
 
-    /// The table to scan now: with the ranges while the files are the ones
-    /// that proved them and there is one for each of the session's
-    /// partitions.
-    async fn to_scan(&self, state: &dyn Session) -> Result<&Arc<ListingTable>> {
-        let enough = self.files.len() >= state.config().target_partitions();
-        if enough && self.files_unchanged(state).await? {
-            Ok(&self.ranged)
-        } else {
-            Ok(&self.plain)
+    /// The table to scan now: with the ranges, in as many partitions as the
+    /// session has, while the files are the ones that proved them; plain
+    /// when they changed or cannot fill the partitions.
+    async fn to_scan(&self, state: &dyn Session) -> Result<Arc<ListingTable>> {
+        let partitions = state.config().target_partitions();
+        let Some(partitioning) = self.range_partitioning(partitions) else {
+            return Ok(Arc::clone(&self.plain));
+        };
+        if !self.files_unchanged(state).await? {
+            return Ok(Arc::clone(&self.plain));
         }
+        let options = self.plain.options().clone();
+        let config = ListingTableConfig::new(self.plain.table_paths()[0].clone())
+            .with_listing_options(options.with_output_partitioning(Some(partitioning)))
+            .with_schema(self.plain.schema());
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    /// Range partitioning into `partitions` runs of consecutive files, cut
+    /// as DataFusion cuts a declared table's files (`FileGroup::split_files`:
+    /// path order, runs of `ceil(files / partitions)`), each split point the
+    /// smallest key of a run's first file. Two tables whose files hold the
+    /// same ranges get the same split points, which is what lets DataFusion
+    /// join them run by run. `None` when the runs would not fill the
+    /// partitions.
+    fn range_partitioning(&self, partitions: usize) -> Option<Partitioning> {
+        let run = self.ranges.len().div_ceil(partitions.max(1));
+        if self.ranges.len().div_ceil(run) != partitions {
+            return None;
+        }
+        let data_type = key_type(&self.ranges, &self.plain.schema())?;
+        let split_points = self
+            .ranges
+            .chunks(run)
+            .skip(1)
+            .map(|files| Some(SplitPoint::new(vec![scalar(files[0].min, &data_type)?])))
+            .collect::<Option<Vec<_>>>()?;
+        let ordering = vec![col(&self.ranges[0].column).sort(true, false)];
+        RangePartitioning::try_new(ordering, split_points)
+            .ok()
+            .map(Partitioning::Range)
     }
 
     async fn files_unchanged(&self, state: &dyn Session) -> Result<bool> {
@@ -205,25 +237,19 @@ fn exact_bounds(statistics: &ColumnStatistics) -> Option<(i64, i64)> {
     }
 }
 
-/// Range partitioning on the files' common key, one partition per file,
-/// when the files in path order hold disjoint ranges in key order.
-fn range_partitioning(ranges: &[FileRange], schema: &SchemaRef) -> Option<Partitioning> {
-    let column = &ranges.first()?.column;
-    let data_type = schema.field_with_name(column).ok()?.data_type();
-    let in_key_order = ranges
+/// Whether the files, in path order, hold disjoint ranges of one key in
+/// key order.
+fn in_key_order(ranges: &[FileRange]) -> bool {
+    ranges
         .windows(2)
-        .all(|pair| pair[0].max < pair[1].min && pair[1].column == *column);
-    if !in_key_order {
-        return None;
-    }
-    let split_points = ranges[1..]
-        .iter()
-        .map(|range| Some(SplitPoint::new(vec![scalar(range.min, data_type)?])))
-        .collect::<Option<Vec<_>>>()?;
-    let ordering = vec![col(column).sort(true, false)];
-    RangePartitioning::try_new(ordering, split_points)
-        .ok()
-        .map(Partitioning::Range)
+        .all(|pair| pair[0].max < pair[1].min && pair[1].column == pair[0].column)
+}
+
+/// The type of the files' key in the table, when split points can be
+/// written in it.
+fn key_type(ranges: &[FileRange], schema: &SchemaRef) -> Option<DataType> {
+    let field = schema.field_with_name(&ranges.first()?.column).ok()?;
+    scalar(0, field.data_type()).map(|_| field.data_type().clone())
 }
 
 /// `value` as a scalar of the key's type; `None` for types whose Parquet
@@ -260,10 +286,8 @@ impl TableProvider for KeyRanged {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.to_scan(state)
-            .await?
-            .scan(state, projection, filters, limit)
-            .await
+        let table = self.to_scan(state).await?;
+        table.scan(state, projection, filters, limit).await
     }
 
     async fn scan_with_args<'a>(
@@ -271,7 +295,8 @@ impl TableProvider for KeyRanged {
         state: &dyn Session,
         args: ScanArgs<'a>,
     ) -> Result<ScanResult> {
-        self.to_scan(state).await?.scan_with_args(state, args).await
+        let table = self.to_scan(state).await?;
+        table.scan_with_args(state, args).await
     }
 
     fn supports_filters_pushdown(
