@@ -33,23 +33,13 @@ def main():
     if args.answers:
         args.answers.mkdir(parents=True, exist_ok=True)
 
-    con = duckdb.connect()
-    if args.memory_limit:
-        con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    if args.threads:
-        con.execute(f"SET threads = {args.threads}")
-    for table in TABLES:
-        files = str(pathlib.Path(args.data) / table / "*.parquet")
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}')")
-    sf = con.execute("SELECT count(*) FROM supplier").fetchone()[0] / 10_000
+    con, sf = connect(args.data, args.memory_limit, args.threads)
 
     total_min = total_median = 0.0
     print(f"DuckDB {duckdb.__version__} · TPC-H SF {sf:g} · {args.iterations} iteration(s)")
     print(f"{'query':<6} {'rows':>7} {'min (s)':>9} {'median (s)':>11}")
     for n in range(1, 23):
-        sql = (ROOT / "queries" / "tpch" / f"q{n:02}.sql").read_text()
-        if n == 11:
-            sql = sql.replace("0.0001000000", f"{0.0001 / sf:.10f}")
+        sql = query(n, sf)
         times = []
         for _ in range(args.iterations):
             started = time.perf_counter()
@@ -63,6 +53,29 @@ def main():
         total_median += statistics.median(times)
         print(f"Q{n:02}    {len(rows):>7} {min(times):>9.3f} {statistics.median(times):>11.3f}")
     print(f"total  {'':>7} {total_min:>9.3f} {total_median:>11.3f}")
+
+
+def connect(data, memory_limit=None, threads=None):
+    """A DuckDB connection with a view over each table's files, and the
+    data's scale factor (SUPPLIER rows / 10,000)."""
+    con = duckdb.connect()
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    for table in TABLES:
+        files = str(pathlib.Path(data) / table / "*.parquet")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}')")
+    sf = con.execute("SELECT count(*) FROM supplier").fetchone()[0] / 10_000
+    return con, sf
+
+
+def query(n, sf):
+    """Query n's SQL, Q11's fraction set for scale factor sf."""
+    sql = (ROOT / "queries" / "tpch" / f"q{n:02}.sql").read_text()
+    if n == 11:
+        sql = sql.replace("0.0001000000", f"{0.0001 / sf:.10f}")
+    return sql
 
 
 def write_answer(path, header, rows):

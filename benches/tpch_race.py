@@ -22,10 +22,7 @@ import sys
 import tempfile
 import time
 
-import duckdb
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-TABLES = ["region", "nation", "supplier", "part", "partsupp", "customer", "orders", "lineitem"]
+import duckdb_tpch
 
 
 def main():
@@ -87,18 +84,10 @@ def run_morsel(path, args, queries):
 
 
 def run_duckdb(args, queries):
-    con = duckdb.connect()
-    if args.memory_limit:
-        con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    for table in TABLES:
-        files = str(pathlib.Path(args.data) / table / "*.parquet")
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}')")
-    sf = con.execute("SELECT count(*) FROM supplier").fetchone()[0] / 10_000
+    con, sf = duckdb_tpch.connect(args.data, args.memory_limit)
     times = {}
     for n in queries:
-        sql = (ROOT / "queries" / "tpch" / f"q{n:02}.sql").read_text()
-        if n == 11:
-            sql = sql.replace("0.0001000000", f"{0.0001 / sf:.10f}")
+        sql = duckdb_tpch.query(n, sf)
         started = time.perf_counter()
         con.execute(sql).fetchall()
         times[n] = time.perf_counter() - started
