@@ -38,8 +38,10 @@ use datafusion::logical_expr::{
     Expr, Partitioning, RangePartitioning, TableProviderFilterPushDown, col,
 };
 use datafusion::object_store::ObjectMeta;
+use datafusion::parquet::basic::{ConvertedType, LogicalType};
 use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::statistics::Statistics as ColumnStatistics;
+use datafusion::parquet::schema::types::ColumnDescriptor;
 use datafusion::physical_plan::ExecutionPlan;
 use futures::TryStreamExt;
 
@@ -190,20 +192,32 @@ async fn listed_files(
 }
 
 /// The range of the key a file says it is sorted on, when every row group
-/// says so, the key is an integer column at the top level, and each row
+/// says so, the key is a signed integer or date column at the top level
+/// (its number within the file's columns), and each row
 /// group has exact bounds, no NULLs, and follows the one before it.
 fn file_range(metadata: &ParquetMetaData) -> Option<FileRange> {
     let groups = metadata.row_groups();
     let first = groups.first()?.sorting_columns()?.first()?;
     let key = usize::try_from(first.column_idx).ok()?;
-    let column = metadata.file_metadata().schema_descr().column(key);
+    let columns = metadata.file_metadata().schema_descr();
+    // A footer may name any column: one past the last is no key.
+    if key >= columns.num_columns() {
+        return None;
+    }
+    let column = columns.column(key);
     let [name] = column.path().parts() else {
         return None;
     };
+    if !is_signed_integer_or_date(&column) {
+        return None;
+    }
     let mut range: Option<(i64, i64)> = None;
     for group in groups {
         let sorted_on = group.sorting_columns()?.first()?;
         if sorted_on != first || first.descending {
+            return None;
+        }
+        if key >= group.num_columns() {
             return None;
         }
         let (min, max) = exact_bounds(group.column(key).statistics()?)?;
@@ -219,6 +233,25 @@ fn file_range(metadata: &ParquetMetaData) -> Option<FileRange> {
         min,
         max,
     })
+}
+
+/// Whether a column's statistics order as signed integers: unsigned
+/// integers are stored in the same physical types and compare otherwise.
+fn is_signed_integer_or_date(column: &ColumnDescriptor) -> bool {
+    let unsigned = matches!(
+        column.logical_type_ref(),
+        Some(LogicalType::Integer(int)) if !int.is_signed
+    );
+    !unsigned
+        && matches!(
+            column.converted_type(),
+            ConvertedType::NONE
+                | ConvertedType::INT_8
+                | ConvertedType::INT_16
+                | ConvertedType::INT_32
+                | ConvertedType::INT_64
+                | ConvertedType::DATE
+        )
 }
 
 /// Exact minimum and maximum of an integer column chunk with no NULLs.
@@ -317,5 +350,83 @@ impl TableProvider for KeyRanged {
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.plain.insert_into(state, input, insert_op).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array, UInt64Array};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::metadata::{ParquetMetaDataReader, SortingColumn};
+    use datafusion::parquet::file::properties::WriterProperties;
+
+    /// The footer of a file of `key` and `v`, written in row groups of two
+    /// rows, that says it is sorted on its column `sorted_on`.
+    fn footer(key: ArrayRef, sorted_on: i32, descending: bool) -> ParquetMetaData {
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![0; key.len()]));
+        let batch = RecordBatch::try_from_iter([("k", key), ("v", values)]).unwrap();
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .set_sorting_columns(Some(vec![SortingColumn {
+                column_idx: sorted_on,
+                descending,
+                nulls_first: false,
+            }]))
+            .build();
+        let mut bytes = Vec::new();
+        let mut writer =
+            ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        ParquetMetaDataReader::new()
+            .parse_and_finish(&bytes::Bytes::from(bytes))
+            .unwrap()
+    }
+
+    fn keys(values: &[i64]) -> ArrayRef {
+        Arc::new(Int64Array::from(values.to_vec()))
+    }
+
+    #[test]
+    fn a_sorted_file_gives_its_range() {
+        let range = file_range(&footer(keys(&[3, 4, 4, 9, 12]), 0, false));
+        assert_eq!(
+            range,
+            Some(FileRange {
+                column: "k".to_string(),
+                min: 3,
+                max: 12
+            })
+        );
+    }
+
+    #[test]
+    fn a_footer_that_cannot_be_right_gives_no_range() {
+        // Row groups out of order, though the footer says sorted.
+        assert_eq!(file_range(&footer(keys(&[5, 6, 1, 2]), 0, false)), None);
+        // A sorting column past the last column.
+        assert_eq!(file_range(&footer(keys(&[1, 2, 3]), 99, false)), None);
+        assert_eq!(file_range(&footer(keys(&[1, 2, 3]), -1, false)), None);
+        // Descending, and unsigned keys (stored as signed, ordered otherwise).
+        assert_eq!(file_range(&footer(keys(&[3, 2, 1]), 0, true)), None);
+        let unsigned: ArrayRef = Arc::new(UInt64Array::from(vec![1, u64::MAX]));
+        assert_eq!(file_range(&footer(unsigned, 0, false)), None);
+        // NULL keys.
+        let with_null: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None]));
+        assert_eq!(file_range(&footer(with_null, 0, false)), None);
+    }
+
+    #[test]
+    fn only_disjoint_ranges_in_path_order_are_in_key_order() {
+        let range = |min, max| FileRange {
+            column: "k".to_string(),
+            min,
+            max,
+        };
+        assert!(in_key_order(&[range(1, 10), range(11, 20)]));
+        assert!(!in_key_order(&[range(1, 10), range(10, 20)]));
+        assert!(!in_key_order(&[range(11, 20), range(1, 10)]));
     }
 }
