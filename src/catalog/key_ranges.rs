@@ -54,6 +54,8 @@ pub struct KeyRanged {
     files: Vec<FileStamp>,
     /// Each file's range of the key, in path order, which is key order.
     ranges: Vec<FileRange>,
+    /// The key's type in the table, the type split points are written in.
+    key_type: DataType,
 }
 
 /// What identifies a file's contents without reading it.
@@ -110,13 +112,17 @@ impl KeyRanged {
                 None => return Ok(None),
             }
         }
-        if !in_key_order(&ranges) || key_type(&ranges, &plain.schema()).is_none() {
+        if !in_key_order(&ranges) {
             return Ok(None);
         }
+        let Some(key_type) = key_type(&ranges, &plain.schema()) else {
+            return Ok(None);
+        };
         Ok(Some(Self {
             plain: Arc::clone(plain),
             files: metas.iter().map(FileStamp::of).collect(),
             ranges,
+            key_type,
         }))
     }
 
@@ -155,12 +161,11 @@ impl KeyRanged {
         if self.ranges.len().div_ceil(run) != partitions {
             return None;
         }
-        let data_type = key_type(&self.ranges, &self.plain.schema())?;
         let split_points = self
             .ranges
             .chunks(run)
             .skip(1)
-            .map(|files| Some(SplitPoint::new(vec![scalar(files[0].min, &data_type)?])))
+            .map(|files| Some(SplitPoint::new(vec![scalar(files[0].min, &self.key_type)?])))
             .collect::<Option<Vec<_>>>()?;
         let ordering = vec![col(&self.ranges[0].column).sort(true, false)];
         RangePartitioning::try_new(ordering, split_points)
