@@ -133,19 +133,37 @@ impl<'a> Generator<'a> {
         self.join()
     }
 
+    /// Two tables joined, and sometimes a third joined to either: three
+    /// inputs make a tree of inner joins that `small_joins_first` orders.
     fn join(&mut self) -> (String, Scope) {
         let (left, right) = (self.table(), self.table());
         let scope = Scope::of(left, "x").with(Scope::of(right, "y"));
         let kind = self.pick(&["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
-        let on = self.join_condition(left, right, &scope);
-        (
-            format!("{} x {kind} {} y ON {on}", left.name, right.name),
-            scope,
-        )
+        let on = self.join_condition((left, "x"), (right, "y"), &scope);
+        let from = format!("{} x {kind} {} y ON {on}", left.name, right.name);
+        if !self.chance(0.3) {
+            return (from, scope);
+        }
+        let third = self.table();
+        let partner = if self.chance(0.5) {
+            (left, "x")
+        } else {
+            (right, "y")
+        };
+        let scope = scope.with(Scope::of(third, "z"));
+        let kind = self.pick(&["JOIN", "JOIN", "LEFT JOIN"]);
+        let on = self.join_condition(partner, (third, "z"), &scope);
+        (format!("{from} {kind} {} z ON {on}", third.name), scope)
     }
 
-    /// An equality of keys, maybe with more, or a condition without one.
-    fn join_condition(&mut self, left: &Table, right: &Table, scope: &Scope) -> String {
+    /// An equality of keys, maybe with more, or a condition without one,
+    /// between two tables under their aliases.
+    fn join_condition(
+        &mut self,
+        (left, l_alias): (&Table, &str),
+        (right, r_alias): (&Table, &str),
+        scope: &Scope,
+    ) -> String {
         let pairs: Vec<(String, String)> = left
             .columns
             .iter()
@@ -154,7 +172,7 @@ impl<'a> Generator<'a> {
                     .columns
                     .iter()
                     .filter(move |(_, rt)| rt == lt || (lt.is_numeric() && rt.is_numeric()))
-                    .map(move |(r, _)| (format!("x.{l}"), format!("y.{r}")))
+                    .map(move |(r, _)| (format!("{l_alias}.{l}"), format!("{r_alias}.{r}")))
             })
             .collect();
         let (l, r) = pairs[self.rng.random_range(0..pairs.len())].clone();

@@ -57,7 +57,8 @@ impl TableProviderFactory for MorselTableFactory {
         };
         let url = super::table_url(location)?;
         let table = super::with_bad_file_named(state, &url, self.inner.create(state, cmd)).await?;
-        super::retype_partitions(state, table).await
+        let table = super::retype_partitions(state, table).await?;
+        super::with_footer_facts_if_listed(state, table).await
     }
 }
 

@@ -28,22 +28,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
-use datafusion::common::{Constraints, ScalarValue, SplitPoint, Statistics};
+use datafusion::common::{Constraints, SplitPoint, Statistics};
 use datafusion::datasource::TableType;
-use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig};
 use datafusion::error::Result;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{
     Expr, Partitioning, RangePartitioning, TableProviderFilterPushDown, col,
 };
 use datafusion::object_store::ObjectMeta;
-use datafusion::parquet::basic::{ConvertedType, LogicalType};
 use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::statistics::Statistics as ColumnStatistics;
-use datafusion::parquet::schema::types::ColumnDescriptor;
 use datafusion::physical_plan::ExecutionPlan;
-use futures::TryStreamExt;
+
+use super::footers::{Footers, is_signed_integer_or_date, listed_files, scalar};
 
 /// A Parquet table read with its files' key ranges declared, while its files
 /// are the ones that proved them; read as `plain` otherwise.
@@ -86,44 +84,26 @@ struct FileRange {
 
 impl KeyRanged {
     /// `plain` with its files' key ranges declared, when a key range per
-    /// file is what they prove; `None` when not.
-    pub async fn try_new(state: &dyn Session, plain: &Arc<ListingTable>) -> Result<Option<Self>> {
-        let [url] = plain.table_paths().as_slice() else {
-            return Ok(None);
-        };
-        let options = plain.options();
-        if !options.table_partition_cols.is_empty() || options.format.get_ext() != "parquet" {
-            return Ok(None);
+    /// file is what their `footers` prove; `None` when not.
+    pub fn from_footers(plain: &Arc<ListingTable>, footers: &Footers) -> Option<Self> {
+        if !plain.options().table_partition_cols.is_empty() || footers.files.len() < 2 {
+            return None;
         }
-        let metas = listed_files(state, url, &options.file_extension).await?;
-        if metas.len() < 2 {
-            return Ok(None);
-        }
-        let store = state.runtime_env().object_store(url)?;
-        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
-        let mut ranges = Vec::with_capacity(metas.len());
-        for meta in &metas {
-            let metadata = DFParquetMetadata::new(store.as_ref(), meta)
-                .with_file_metadata_cache(Some(Arc::clone(&cache)))
-                .fetch_metadata()
-                .await?;
-            match file_range(&metadata) {
-                Some(range) => ranges.push(range),
-                None => return Ok(None),
-            }
-        }
+        let ranges = footers
+            .metadata
+            .iter()
+            .map(|metadata| file_range(metadata))
+            .collect::<Option<Vec<_>>>()?;
         if !in_key_order(&ranges) {
-            return Ok(None);
+            return None;
         }
-        let Some(key_type) = key_type(&ranges, &plain.schema()) else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
+        let key_type = key_type(&ranges, &plain.schema())?;
+        Some(Self {
             plain: Arc::clone(plain),
-            files: metas.iter().map(FileStamp::of).collect(),
+            files: footers.files.iter().map(FileStamp::of).collect(),
             ranges,
             key_type,
-        }))
+        })
     }
 
     /// The table as read without the declaration.
@@ -180,22 +160,6 @@ impl KeyRanged {
     }
 }
 
-/// The files of `url`, in path order.
-async fn listed_files(
-    state: &dyn Session,
-    url: &ListingTableUrl,
-    extension: &str,
-) -> Result<Vec<ObjectMeta>> {
-    let store = state.runtime_env().object_store(url)?;
-    let mut files: Vec<ObjectMeta> = url
-        .list_all_files(state, store.as_ref(), extension)
-        .await?
-        .try_collect()
-        .await?;
-    files.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(files)
-}
-
 /// The range of the key a file says it is sorted on, when every row group
 /// says so, the key is a signed integer or date column at the top level
 /// (its number within the file's columns), and each row
@@ -240,25 +204,6 @@ fn file_range(metadata: &ParquetMetaData) -> Option<FileRange> {
     })
 }
 
-/// Whether a column's statistics order as signed integers: unsigned
-/// integers are stored in the same physical types and compare otherwise.
-fn is_signed_integer_or_date(column: &ColumnDescriptor) -> bool {
-    let unsigned = matches!(
-        column.logical_type_ref(),
-        Some(LogicalType::Integer(int)) if !int.is_signed
-    );
-    !unsigned
-        && matches!(
-            column.converted_type(),
-            ConvertedType::NONE
-                | ConvertedType::INT_8
-                | ConvertedType::INT_16
-                | ConvertedType::INT_32
-                | ConvertedType::INT_64
-                | ConvertedType::DATE
-        )
-}
-
 /// Exact minimum and maximum of an integer column chunk with no NULLs.
 fn exact_bounds(statistics: &ColumnStatistics) -> Option<(i64, i64)> {
     if statistics.null_count_opt() != Some(0) {
@@ -288,19 +233,6 @@ fn in_key_order(ranges: &[FileRange]) -> bool {
 fn key_type(ranges: &[FileRange], schema: &SchemaRef) -> Option<DataType> {
     let field = schema.field_with_name(&ranges.first()?.column).ok()?;
     scalar(0, field.data_type()).map(|_| field.data_type().clone())
-}
-
-/// `value` as a scalar of the key's type; `None` for types whose Parquet
-/// statistics are not ordered as their values (unsigned, decimals, …).
-fn scalar(value: i64, data_type: &DataType) -> Option<ScalarValue> {
-    Some(match data_type {
-        DataType::Int64 => ScalarValue::Int64(Some(value)),
-        DataType::Int32 => ScalarValue::Int32(Some(i32::try_from(value).ok()?)),
-        DataType::Int16 => ScalarValue::Int16(Some(i16::try_from(value).ok()?)),
-        DataType::Int8 => ScalarValue::Int8(Some(i8::try_from(value).ok()?)),
-        DataType::Date32 => ScalarValue::Date32(Some(i32::try_from(value).ok()?)),
-        _ => return None,
-    })
 }
 
 #[async_trait]

@@ -7,6 +7,7 @@
 
 mod csv_format;
 mod factory;
+mod footers;
 mod globs;
 mod key_ranges;
 mod null_marker;
@@ -278,21 +279,40 @@ pub async fn open_table(state: &SessionState, location: &str) -> Result<Arc<dyn 
     } else {
         globs::refuse_crossing_matches(state, &url, location).await?;
         let (table, partitions) = open_listing(state, url, location).await?;
-        (with_key_ranges(state, table).await?, partitions)
+        (with_footer_facts(state, table).await?, partitions)
     };
     partitions::with_nulls_shown(table, &partitions)
 }
 
-/// `table` with its files' key ranges declared where they prove them
-/// (`key_ranges`).
-async fn with_key_ranges(
-    state: &SessionState,
+/// `table` with what its Parquet footers tell the planner: its files' key
+/// ranges declared where they prove them (`key_ranges`), and its size
+/// (`footers`).
+async fn with_footer_facts(
+    state: &dyn Session,
     table: Arc<ListingTable>,
 ) -> Result<Arc<dyn TableProvider>> {
-    Ok(match key_ranges::KeyRanged::try_new(state, &table).await? {
+    let Some(footers) = footers::Footers::read(state, &table).await? else {
+        return Ok(table);
+    };
+    let statistics = footers.statistics(&table.schema());
+    let read: Arc<dyn TableProvider> = match key_ranges::KeyRanged::from_footers(&table, &footers) {
         Some(ranged) => Arc::new(ranged),
         None => table,
-    })
+    };
+    Ok(Arc::new(footers::Counted::new(read, statistics)))
+}
+
+/// A table `CREATE EXTERNAL TABLE` made, with its footer facts when it is
+/// a listing table.
+async fn with_footer_facts_if_listed(
+    state: &dyn Session,
+    table: Arc<dyn TableProvider>,
+) -> Result<Arc<dyn TableProvider>> {
+    let any: Arc<dyn std::any::Any + Send + Sync> = table.clone();
+    match any.downcast::<ListingTable>() {
+        Ok(listing) => with_footer_facts(state, listing).await,
+        Err(_) => Ok(table),
+    }
 }
 
 /// A listing table over `url` and the partition columns it reads.
@@ -570,6 +590,9 @@ fn scanned_table(plan: &LogicalPlan) -> Option<Arc<dyn TableProvider>> {
 
 /// `\d` of a listing table, its partition columns typed as `schema` says.
 fn listing_info(provider: &dyn TableProvider, schema: &Schema) -> Option<TableInfo> {
+    if let Some(counted) = provider.downcast_ref::<footers::Counted>() {
+        return listing_info(counted.table(), schema);
+    }
     let table = if let Some(glob) = provider.downcast_ref::<globs::OneLevelGlob>() {
         glob.0.as_ref()
     } else if let Some(ranged) = provider.downcast_ref::<key_ranges::KeyRanged>() {

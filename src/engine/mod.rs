@@ -264,6 +264,15 @@ fn session_config(threads: Option<usize>, pool_size: Option<usize>) -> SessionCo
         // 24 % faster, Q8 9 %, Q9 6 % (benches/README.md). Under a memory
         // limit DataFusion's default stays: the array is reserved whole.
         options.execution.perfect_hash_join_small_build_threshold = 1 << 20;
+        // A join whose build side is estimated at under 256 K rows (16 MB)
+        // builds one table that every partition probes, and the probe side
+        // keeps its partitions instead of being hashed into new ones: with
+        // the joins in `small_joins_first`'s order, TPC-H Q9's 43 K-row
+        // build (estimated 160 K) no longer repartitions six million
+        // lineitem rows. Such a build cannot spill, so a memory limit
+        // keeps DataFusion's 128 K rows and 1 MB.
+        options.optimizer.hash_join_single_partition_threshold = 16 << 20;
+        options.optimizer.hash_join_single_partition_threshold_rows = 256 << 10;
     }
     if let Some(pool) = pool_size {
         let execution = &mut options.execution;

@@ -9,6 +9,7 @@
 //! the rules. Nothing here knows the catalog, the session or the front end:
 //! a rule sees a plan and the session's settings, nothing else.
 
+pub mod estimates;
 pub mod operators;
 pub mod rules;
 
@@ -59,11 +60,16 @@ pub fn analyzer_rules(
 pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 3);
+    let mut rules = Vec::with_capacity(defaults.len() + 4);
     for rule in defaults {
         let is_filter_pushdown = rule.name() == "push_down_filter";
         rules.push(rule);
         if is_filter_pushdown {
+            // After filters have gone down to the tables, whose estimated
+            // rows they cut, and have made joins of the `FROM` list's cross
+            // joins; first of ours, so the semi joins below move through
+            // the joins in their new order.
+            rules.push(Arc::new(rules::SmallJoinsFirst) as _);
             // After filters have gone down and made joins of the `FROM`
             // list's cross joins, which a semi join then passes; before the
             // projections are pruned, so each pass prunes what it moved.

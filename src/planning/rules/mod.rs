@@ -15,6 +15,7 @@ mod joined_keys_only;
 mod not_distinct_as_equal;
 mod null_aware_in;
 mod semi_joins_down;
+mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
 
@@ -31,6 +32,7 @@ pub use joined_keys_only::JoinedKeysOnly;
 pub use not_distinct_as_equal::NotDistinctAsEqual;
 pub use null_aware_in::NullAwareIn;
 pub use semi_joins_down::SemiJoinsDown;
+pub use small_joins_first::SmallJoinsFirst;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
 
