@@ -49,8 +49,9 @@ pub fn analyzer_rules(
             // And after: both sides of `IS NOT DISTINCT FROM` have one type,
             // and the optimizer has not made a NULL-matching join key of it.
             rules.push(Arc::new(rules::NotDistinctAsEqual) as _);
-            // And after: a float IN list and its value have one type.
-            rules.push(Arc::new(rules::InListZeros) as _);
+            // And after: a float IN list and its value have one type, and
+            // a DISTINCT aggregate's arguments their final types.
+            rules.push(Arc::new(rules::FloatZeros) as _);
         }
     }
     rules
@@ -287,6 +288,6 @@ mod tests {
         assert_eq!(rules[at + 1], "checked_constants");
         assert_eq!(rules[at + 2], "in_lists_keep_nulls");
         assert_eq!(rules[at + 3], "not_distinct_as_equal");
-        assert_eq!(rules[at + 4], "in_list_zeros");
+        assert_eq!(rules[at + 4], "float_zeros");
     }
 }
