@@ -10,9 +10,11 @@
 //! Estimates choose between plans that give the same rows; they never
 //! decide which rows come out.
 
-use datafusion::common::{Column, ColumnStatistics, ScalarValue};
+use datafusion::common::{Column, ColumnStatistics, ScalarValue, Statistics};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, JoinType, LogicalPlan, Operator};
+use datafusion::logical_expr::{
+    Between, BinaryExpr, Expr, JoinType, LogicalPlan, Operator, TableScan,
+};
 
 /// The share of rows an equality with a constant keeps when the column's
 /// distinct values are unknown.
@@ -26,8 +28,7 @@ const OTHER_SHARE: f64 = 0.5;
 pub fn rows(plan: &LogicalPlan) -> Option<f64> {
     let rows = match plan {
         LogicalPlan::TableScan(scan) => {
-            let table = source_as_provider(&scan.source).ok()?.statistics()?;
-            let rows = *table.num_rows.get_value()? as f64;
+            let (_, rows) = table_statistics(scan)?;
             scan.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
         }
         LogicalPlan::Filter(filter) => {
@@ -77,10 +78,15 @@ pub fn rows(plan: &LogicalPlan) -> Option<f64> {
 /// the table's rows.
 pub fn distinct(plan: &LogicalPlan, column: &Column) -> Option<f64> {
     let (statistics, table_rows) = table_column(plan, column)?;
-    if let Some(count) = statistics.distinct_count.get_value() {
-        return Some(*count as f64);
+    Some(known_distinct(&statistics).map_or(table_rows, |d| d.min(table_rows)))
+}
+
+/// The distinct values a column's statistics count or its bounds span.
+fn known_distinct(statistics: &ColumnStatistics) -> Option<f64> {
+    match statistics.distinct_count.get_value() {
+        Some(count) => Some(*count as f64),
+        None => span(statistics),
     }
-    Some(span(&statistics).map_or(table_rows, |span| span.min(table_rows)))
 }
 
 /// How many integers lie between a column's bounds, both included.
@@ -112,13 +118,13 @@ fn table_column(plan: &LogicalPlan, column: &Column) -> Option<(ColumnStatistics
     let index = plan.schema().index_of_column(column).ok()?;
     match plan {
         LogicalPlan::TableScan(scan) => {
-            let table = source_as_provider(&scan.source).ok()?.statistics()?;
+            let (mut table, rows) = table_statistics(scan)?;
             let source_index = match &scan.projection {
                 Some(projection) => *projection.get(index)?,
                 None => index,
             };
-            let statistics = table.column_statistics.get(source_index)?.clone();
-            Some((statistics, *table.num_rows.get_value()? as f64))
+            (source_index < table.column_statistics.len())
+                .then(|| (table.column_statistics.swap_remove(source_index), rows))
         }
         LogicalPlan::Projection(projection) => match projection.expr.get(index)? {
             Expr::Column(inner) => table_column(&projection.input, inner),
@@ -138,6 +144,13 @@ fn table_column(plan: &LogicalPlan, column: &Column) -> Option<(ColumnStatistics
         }
         _ => None,
     }
+}
+
+/// The statistics of the table a scan reads, and its rows.
+fn table_statistics(scan: &TableScan) -> Option<(Statistics, f64)> {
+    let table = source_as_provider(&scan.source).ok()?.statistics()?;
+    let rows = *table.num_rows.get_value()? as f64;
+    Some((table, rows))
 }
 
 /// The share of `input`'s rows that `predicate` keeps.
@@ -179,14 +192,9 @@ fn share(predicate: &Expr, input: &LogicalPlan) -> f64 {
 /// The share one value of `column` keeps: one in its distinct values
 /// where its bounds say how many, [`EQUAL_SHARE`] where they do not.
 fn equal_share(column: &Column, input: &LogicalPlan) -> f64 {
-    match table_column(input, column) {
-        Some((statistics, table_rows))
-            if statistics.distinct_count.get_value().is_some() || bounds(&statistics).is_some() =>
-        {
-            1.0 / distinct(input, column).unwrap_or(table_rows).max(1.0)
-        }
-        _ => EQUAL_SHARE,
-    }
+    let known = table_column(input, column)
+        .and_then(|(statistics, table_rows)| Some(known_distinct(&statistics)?.min(table_rows)));
+    known.map_or(EQUAL_SHARE, |distinct| 1.0 / distinct.max(1.0))
 }
 
 fn comparison_share(

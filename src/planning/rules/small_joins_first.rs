@@ -63,13 +63,13 @@ fn reorder_join_tree(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
         return Ok(Transformed::no(plan));
     }
     let mut graph = JoinGraph::default();
-    let Some(written) = graph.take_apart(&plan)? else {
+    let Some(written) = graph.take_apart(&plan) else {
         return Ok(Transformed::no(plan));
     };
     if graph.inputs.len() < 3 {
         return Ok(Transformed::no(plan));
     }
-    let Some(greedy) = graph.greedy_order()? else {
+    let Some(greedy) = graph.greedy_order() else {
         return Ok(Transformed::no(plan));
     };
     if greedy.cost >= written.cost * 0.75 {
@@ -200,25 +200,21 @@ impl JoinGraph {
     /// Adds `plan`'s inputs, keys and conditions; the part it is, as
     /// written. `None` when an input has no estimate or a key does not
     /// compare one input with another.
-    fn take_apart(&mut self, plan: &LogicalPlan) -> Result<Option<Part>> {
+    fn take_apart(&mut self, plan: &LogicalPlan) -> Option<Part> {
         match plan {
             LogicalPlan::Join(join) if is_reorderable(join) => {
-                let Some(left) = self.take_apart(&join.left)? else {
-                    return Ok(None);
-                };
-                let Some(right) = self.take_apart(&join.right)? else {
-                    return Ok(None);
-                };
+                let left = self.take_apart(&join.left)?;
+                let right = self.take_apart(&join.right)?;
                 for (l, r) in &join.on {
                     if !self.add_key(l, r) {
-                        return Ok(None);
+                        return None;
                     }
                 }
                 if let Some(filter) = &join.filter {
                     self.conditions
                         .extend(split_conjunction(filter).into_iter().cloned());
                 }
-                Ok(self.joined(&left, &right))
+                self.joined(&left, &right)
             }
             LogicalPlan::Filter(filter) if is_join_tree(plan) => {
                 self.conditions
@@ -229,19 +225,17 @@ impl JoinGraph {
                 self.take_apart(&projection.input)
             }
             _ => {
-                let Some(rows) = estimates::rows(plan) else {
-                    return Ok(None);
-                };
+                let rows = estimates::rows(plan)?;
                 if self.inputs.len() == MAX_INPUTS {
-                    return Ok(None);
+                    return None;
                 }
                 self.inputs.push(plan.clone());
                 self.rows.push(rows);
-                Ok(Some(Part {
+                Some(Part {
                     inputs: 1 << (self.inputs.len() - 1),
                     rows,
                     cost: 0.0,
-                }))
+                })
             }
         }
     }
@@ -330,7 +324,7 @@ impl JoinGraph {
     /// The greedy order: while more than one part is left, the two that
     /// join into the fewest rows join, the smaller on the left. `None` when
     /// the parts fall apart into groups no key joins.
-    fn greedy_order(&self) -> Result<Option<Order>> {
+    fn greedy_order(&self) -> Option<Order> {
         let mut steps: Vec<Step> = (0..self.inputs.len()).map(Step::Input).collect();
         let mut parts: Vec<(usize, Part)> = self
             .rows
@@ -359,18 +353,16 @@ impl JoinGraph {
                     }
                 }
             }
-            let Some((i, j, joined)) = best else {
-                return Ok(None);
-            };
+            let (i, j, joined) = best?;
             let (b, a) = (parts.remove(j), parts.remove(i));
             let (left, right) = if b.1.rows < a.1.rows { (b, a) } else { (a, b) };
             steps.push(Step::Join(left.0, right.0));
             parts.push((steps.len() - 1, joined));
         }
-        Ok(Some(Order {
+        Some(Order {
             steps,
             cost: parts[0].1.cost,
-        }))
+        })
     }
 
     /// The plan `steps` make of `inputs`, each condition on the first join
