@@ -92,10 +92,29 @@ fn plan_lines(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
         for (n, line) in plan.lines().enumerate() {
             let text = line.trim_start();
             let indent = "-".repeat(line.len() - text.len());
+            let text = with_test_dir_named(text);
             lines.push(vec![format!("{:02}){indent}{text}", n + 1)]);
         }
     }
     lines
+}
+
+/// `text` with each path into a file's temporary directory (`__TEST_DIR__`,
+/// a new name each run, which plans show without the leading `/`) written
+/// as `TEST_DIR`, so plans of files the test wrote compare equal.
+fn with_test_dir_named(text: &str) -> String {
+    let temp = std::env::temp_dir();
+    let prefix = format!("{}/.tmp", temp.to_string_lossy().trim_matches('/'));
+    let mut named = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&prefix) {
+        named.push_str(&rest[..start]);
+        named.push_str("TEST_DIR");
+        let after = &rest[start + prefix.len()..];
+        rest = &after[after.find('/').unwrap_or(after.len())..];
+    }
+    named.push_str(rest);
+    named
 }
 
 /// One run over a folder of `.slt` files with one engine setup.

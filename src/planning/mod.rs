@@ -108,7 +108,16 @@ pub fn physical_rules(
             // which adds the projections where names repeat.
             rules.push(Arc::new(rules::FiltersUnderRenames));
         }
+        let is_join_selection = rule.name() == "join_selection";
         rules.push(rule);
+        if is_join_selection {
+            // Right after DataFusion's join selection, whose build sides it
+            // corrects; before the repartitions and dynamic filters that
+            // follow from them are added.
+            rules.push(Arc::new(rules::FewerRowsBuild {
+                may_collect: !memory_limited,
+            }));
+        }
     }
     if memory_limited {
         // After DataFusion's: it turns each null-aware anti join (`NOT IN`)
@@ -263,15 +272,17 @@ mod tests {
         let count = defaults.len();
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
-        assert_eq!(free.len(), count + 4);
+        assert_eq!(free.len(), count + 5);
+        let selection = free.iter().position(|r| r == "join_selection").unwrap();
+        assert_eq!(free[selection + 1], "fewer_rows_build");
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
-        assert!(free[..pushdown].contains(&"join_selection".to_string()));
-        assert_eq!(free[count + 3], "cancellable_joins");
+        assert!(selection < pushdown);
+        assert_eq!(free[count + 4], "cancellable_joins");
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 3], free[..count + 3]);
+        assert_eq!(limited[..count + 4], free[..count + 4]);
         assert_eq!(
-            limited[count + 3..],
+            limited[count + 4..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
     }
