@@ -3,9 +3,11 @@
 //! plans import them, never the reverse.
 
 mod checked_sum;
+mod decimal_arithmetic;
 mod not_in;
 mod spilling_join;
 
 pub use checked_sum::CheckedSum;
+pub use decimal_arithmetic::DecimalArithmeticExpr;
 pub use not_in::{NotInSubqueryExec, NotInSurvivor, SubqueryFacts};
 pub use spilling_join::{POOL_SHARE, SpillingHashJoinExec};

@@ -10,9 +10,13 @@
 //! before every other physical rule, so it sees each expression where the
 //! planner put it, before projections and filters are pushed into scans
 //! and joins, which carry the switch along.
+//!
+//! Decimal arithmetic, which arrow always checks, it gives to
+//! [`DecimalArithmeticExpr`], which checks only what could overflow.
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
@@ -24,6 +28,8 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::{AggregateExec, PhysicalGroupBy};
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
+
+use crate::planning::operators::DecimalArithmeticExpr;
 
 /// Makes `+`, `-` and `*` in projections, filters and aggregates fail on
 /// overflow.
@@ -54,7 +60,7 @@ fn checked_node(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Exec
         return Ok(checked_projection(projection)?.map_or(Transformed::no(node), Transformed::yes));
     }
     if let Some(filter) = node.downcast_ref::<FilterExec>() {
-        let predicate = checked(filter.predicate())?;
+        let predicate = checked(filter.predicate(), &filter.input().schema())?;
         if !predicate.transformed {
             return Ok(Transformed::no(node));
         }
@@ -73,8 +79,9 @@ fn checked_node(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Exec
 fn checked_projection(projection: &ProjectionExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let mut changed = false;
     let mut exprs = Vec::with_capacity(projection.expr().len());
+    let schema = projection.input().schema();
     for ProjectionExpr { expr, alias } in projection.expr() {
-        let expr = checked(expr)?;
+        let expr = checked(expr, &schema)?;
         changed |= expr.transformed;
         exprs.push(ProjectionExpr::new(expr.data, alias.clone()));
     }
@@ -88,8 +95,9 @@ fn checked_projection(projection: &ProjectionExec) -> Result<Option<Arc<dyn Exec
 /// The aggregate with checked arithmetic; `None` if it has none.
 fn checked_aggregate(aggregate: &AggregateExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let mut changed = false;
+    let schema = aggregate.input_schema();
     let mut check = |expr: &Arc<dyn PhysicalExpr>| -> Result<Arc<dyn PhysicalExpr>> {
-        let expr = checked(expr)?;
+        let expr = checked(expr, &schema)?;
         changed |= expr.transformed;
         Ok(expr.data)
     };
@@ -142,8 +150,12 @@ fn checked_aggregate(aggregate: &AggregateExec) -> Result<Option<Arc<dyn Executi
     Ok(Some(Arc::new(rewritten)))
 }
 
-/// `expr` with every `+`, `-` and `*` failing on overflow.
-fn checked(expr: &Arc<dyn PhysicalExpr>) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
+/// `expr` with every `+`, `-` and `*` failing on overflow; `schema` is
+/// its input's.
+fn checked(
+    expr: &Arc<dyn PhysicalExpr>,
+    schema: &Schema,
+) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
     Arc::clone(expr).transform_up(|e| {
         let Some(binary) = e.downcast_ref::<BinaryExpr>() else {
             return Ok(Transformed::no(e));
@@ -160,6 +172,16 @@ fn checked(expr: &Arc<dyn PhysicalExpr>) -> Result<Transformed<Arc<dyn PhysicalE
             Arc::clone(binary.right()),
         )
         .with_fail_on_overflow(true);
-        Ok(Transformed::yes(Arc::new(checked) as Arc<dyn PhysicalExpr>))
+        let rewritten: Arc<dyn PhysicalExpr> =
+            if is_decimal128(checked.left(), schema)? && is_decimal128(checked.right(), schema)? {
+                Arc::new(DecimalArithmeticExpr::new(checked))
+            } else {
+                Arc::new(checked)
+            };
+        Ok(Transformed::yes(rewritten))
     })
+}
+
+fn is_decimal128(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<bool> {
+    Ok(matches!(expr.data_type(schema)?, DataType::Decimal128(..)))
 }
