@@ -490,9 +490,13 @@ fn in_lists_on_one_value_keep_their_nulls() {
             "SELECT count(*) AS n FROM (VALUES (CAST(NULL AS INT)), (1)) t(v) \
              WHERE NOT (v IN (1) AND v NOT IN (1, 3))",
             "SELECT v NOT IN (1) OR v NOT IN (2) AS p FROM (VALUES (CAST(NULL AS INT))) t(v)",
+            // One value written two ways, the same once simplified (sqlfuzz
+            // seed 9105: 5 rows counted where DuckDB counts 3).
+            "SELECT count(*) AS n FROM (VALUES (CAST(NULL AS VARCHAR)), ('a'), ('b')) t(s) \
+             WHERE s NOT IN ('a', 'B') OR CASE WHEN -3.00 IS NULL THEN s ELSE s END NOT IN ('', 'é')",
         ],
     );
-    assert_eq!(out, "n\n1\nn\n1\nn\n1\np\n\n", "DuckDB's answers");
+    assert_eq!(out, "n\n1\nn\n1\nn\n1\np\n\nn\n2\n", "DuckDB's answers");
 }
 
 #[test]

@@ -8,13 +8,19 @@
 //! hands such pairs to the simplifier as `CASE WHEN x IS NULL THEN NULL
 //! ELSE x IN (…) END`, the same value for every `x`, which it does not
 //! merge. It runs after type coercion, which has given the lists their
-//! final types.
+//! final types. Two values are the same when they simplify to one
+//! expression: `s NOT IN ('a') OR CASE WHEN -3.00 IS NULL THEN s ELSE s END
+//! NOT IN ('')` became `s NOT IN ('a', '')`'s opposite, TRUE, too.
+
+use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan, Operator, lit, when};
 use datafusion::optimizer::AnalyzerRule;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 
 /// Keeps pairs of IN lists on one value apart from the simplifier.
 #[derive(Debug, Default)]
@@ -33,15 +39,17 @@ impl AnalyzerRule for InListsKeepNulls {
 
 /// One plan node with its pairs guarded.
 fn guard_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
-    super::rewrite_expressions(plan, guard_pair)
+    let schema = Arc::new(super::input_schema(&plan)?);
+    let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema).build());
+    super::rewrite_expressions(plan, |expr| guard_pair(expr, &simplifier))
 }
 
-fn guard_pair(expr: Expr) -> Result<Transformed<Expr>> {
+fn guard_pair(expr: Expr, simplifier: &ExprSimplifier) -> Result<Transformed<Expr>> {
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
         return Ok(Transformed::no(expr));
     };
     let same_value = match (left.as_ref(), right.as_ref()) {
-        (Expr::InList(l), Expr::InList(r)) => l.expr == r.expr,
+        (Expr::InList(l), Expr::InList(r)) => same_when_simplified(&l.expr, &r.expr, simplifier),
         _ => false,
     };
     if !matches!(op, Operator::And | Operator::Or) || !same_value {
@@ -57,6 +65,16 @@ fn guard_pair(expr: Expr) -> Result<Transformed<Expr>> {
         Box::new(null_guarded(*right)?),
     ));
     Ok(Transformed::yes(guarded))
+}
+
+/// Whether `a` and `b` are one expression, or become one when simplified
+/// (a value the simplifier cannot simplify counts as different).
+fn same_when_simplified(a: &Expr, b: &Expr, simplifier: &ExprSimplifier) -> bool {
+    a == b
+        || matches!(
+            (simplifier.simplify(a.clone()), simplifier.simplify(b.clone())),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// `CASE WHEN x IS NULL THEN NULL ELSE x IN (…) END` for `x IN (…)`.
