@@ -61,6 +61,26 @@ fn sf001_parquet_verifies_all_22_queries() {
             .all(|q| q["status"] == "verified" && q["min_s"].as_f64().unwrap() > 0.0)
     );
     assert!(report["peak_rss_bytes"].as_u64().unwrap() > 0);
+
+    // Q15 reads its CTE's lineitem once, the `max` of the subquery as a
+    // window (the scalar_aggregate_as_window rule); under a memory limit,
+    // where that window's buffer could not spill, twice.
+    let q15 = std::fs::read_to_string("queries/tpch/q15.sql").unwrap();
+    let explain = format!("EXPLAIN {q15}");
+    let data = data.path().to_str().unwrap();
+    for (limit, scans, windows) in [(None, 1, 1), (Some("100MB"), 2, 0)] {
+        let mut args = vec![data, "-q", "--format", "csv", "-c", &explain];
+        args.extend(limit.iter().flat_map(|limit| ["--memory-limit", *limit]));
+        let (code, plan, err) = morsel(&args);
+        assert_eq!(code, 0, "{err}");
+        let logical = plan.split("physical_plan").next().unwrap();
+        assert_eq!(
+            logical.matches("TableScan: lineitem").count(),
+            scans,
+            "{plan}"
+        );
+        assert_eq!(logical.matches("WindowAggr").count(), windows, "{plan}");
+    }
 }
 
 #[test]

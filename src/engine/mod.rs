@@ -73,7 +73,10 @@ impl Engine {
             .with_runtime_env(runtime_env(options, &stores, &pool)?)
             .with_default_features()
             .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules))
-            .with_optimizer_rules(planning::optimizer_rules(Optimizer::new().rules))
+            .with_optimizer_rules(planning::optimizer_rules(
+                Optimizer::new().rules,
+                pool_size.is_some(),
+            ))
             .with_physical_optimizer_rules(planning::physical_rules(
                 PhysicalOptimizer::new().rules,
                 pool_size.is_some(),

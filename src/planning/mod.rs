@@ -57,11 +57,13 @@ pub fn analyzer_rules(
     rules
 }
 
-/// DataFusion's logical optimizer rules (`defaults`) with ours among them.
+/// DataFusion's logical optimizer rules (`defaults`) with ours among them;
+/// those that hold more in memory only where there is no memory limit.
 pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
+    memory_limited: bool,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 4);
+    let mut rules = Vec::with_capacity(defaults.len() + 5);
     for rule in defaults {
         let is_filter_pushdown = rule.name() == "push_down_filter";
         rules.push(rule);
@@ -82,6 +84,12 @@ pub fn optimizer_rules(
             // Once filters are where they stay; every pass puts back in
             // order what that pass's pushdown rebuilt.
             rules.push(Arc::new(rules::CheapConjunctsFirst) as _);
+            // Once filters have reached the grouped input whose rows a
+            // scalar subquery aggregates too; it buffers that input, so
+            // not under a memory limit.
+            if !memory_limited {
+                rules.push(Arc::new(rules::ScalarAggregateAsWindow) as _);
+            }
         }
     }
     rules
