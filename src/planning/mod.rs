@@ -171,7 +171,7 @@ mod tests {
     use datafusion::execution::memory_pool::GreedyMemoryPool;
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::execution::session_state::SessionStateBuilder;
-    use datafusion::optimizer::Analyzer;
+    use datafusion::optimizer::{Analyzer, Optimizer};
     use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
     use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
     use datafusion::prelude::{SessionConfig, SessionContext};
@@ -293,6 +293,26 @@ mod tests {
             limited[count + 4..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
+    }
+
+    #[test]
+    fn our_optimizer_rules_follow_filter_pushdown_the_buffering_one_without_a_limit() {
+        let defaults = Optimizer::new().rules;
+        let free = names(&optimizer_rules(defaults.clone(), false), |r| r.name());
+        let at = free.iter().position(|r| r == "push_down_filter").unwrap();
+        assert_eq!(
+            free[at + 1..at + 6],
+            [
+                "small_joins_first",
+                "semi_joins_down",
+                "joined_keys_only",
+                "cheap_conjuncts_first",
+                "scalar_aggregate_as_window"
+            ]
+        );
+        let limited = names(&optimizer_rules(defaults.clone(), true), |r| r.name());
+        assert_eq!(limited.len(), defaults.len() + 4);
+        assert!(!limited.contains(&"scalar_aggregate_as_window".to_string()));
     }
 
     #[test]
