@@ -56,7 +56,7 @@ impl OptimizerRule for ScalarAggregateAsWindow {
         if !matches!(filter.input.as_ref(), LogicalPlan::Aggregate(a) if !a.group_expr.is_empty()) {
             return Ok(Transformed::no(plan));
         }
-        let windows = windows_for_subqueries_in(filter);
+        let windows = windows_for_subqueries_in(filter)?;
         if windows.is_empty() {
             return Ok(Transformed::no(plan));
         }
@@ -66,9 +66,9 @@ impl OptimizerRule for ScalarAggregateAsWindow {
 
 /// For each scalar subquery of `filter`'s predicate that aggregates the
 /// filter's input, the subquery and the window expression giving its value.
-fn windows_for_subqueries_in(filter: &Filter) -> Vec<(Subquery, Expr)> {
+fn windows_for_subqueries_in(filter: &Filter) -> Result<Vec<(Subquery, Expr)>> {
     let mut windows: Vec<(Subquery, Expr)> = Vec::new();
-    let _ = filter.predicate.apply(|e| {
+    filter.predicate.apply(|e| {
         if let Expr::ScalarSubquery(subquery) = e {
             let seen = windows.iter().any(|(s, _)| s == subquery);
             if let Some(window) = window_of(subquery, &filter.input).filter(|_| !seen) {
@@ -76,8 +76,8 @@ fn windows_for_subqueries_in(filter: &Filter) -> Vec<(Subquery, Expr)> {
             }
         }
         Ok(TreeNodeRecursion::Continue)
-    });
-    windows
+    })?;
+    Ok(windows)
 }
 
 /// `agg(x) OVER ()` over `input`, when `subquery` is an uncorrelated
