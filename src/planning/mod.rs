@@ -63,9 +63,15 @@ pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
     memory_limited: bool,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 5);
+    let mut rules = Vec::with_capacity(defaults.len() + 6);
     for rule in defaults {
         let is_filter_pushdown = rule.name() == "push_down_filter";
+        if is_filter_pushdown {
+            // Just before filter pushdown, which merges a column's
+            // comparisons with constants as if the column were on the
+            // left; after the simplifier, which folds those constants.
+            rules.push(Arc::new(rules::CanonicalComparisons) as _);
+        }
         rules.push(rule);
         if is_filter_pushdown {
             // After filters have gone down to the tables, whose estimated
@@ -296,10 +302,11 @@ mod tests {
     }
 
     #[test]
-    fn our_optimizer_rules_follow_filter_pushdown_the_buffering_one_without_a_limit() {
+    fn our_optimizer_rules_surround_filter_pushdown_the_buffering_one_without_a_limit() {
         let defaults = Optimizer::new().rules;
         let free = names(&optimizer_rules(defaults.clone(), false), |r| r.name());
         let at = free.iter().position(|r| r == "push_down_filter").unwrap();
+        assert_eq!(free[at - 1], "canonical_comparisons");
         assert_eq!(
             free[at + 1..at + 6],
             [
@@ -311,7 +318,7 @@ mod tests {
             ]
         );
         let limited = names(&optimizer_rules(defaults.clone(), true), |r| r.name());
-        assert_eq!(limited.len(), defaults.len() + 4);
+        assert_eq!(limited.len(), defaults.len() + 5);
         assert!(!limited.contains(&"scalar_aggregate_as_window".to_string()));
     }
 

@@ -3,6 +3,7 @@
 //! order they run and why.
 
 mod cancellable_joins;
+mod canonical_comparisons;
 mod cheap_conjuncts_first;
 mod checked_arithmetic;
 mod checked_constants;
@@ -22,6 +23,7 @@ mod spillable_joins;
 mod spillable_not_in;
 
 pub use cancellable_joins::CancellableJoins;
+pub use canonical_comparisons::CanonicalComparisons;
 pub use cheap_conjuncts_first::CheapConjunctsFirst;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
