@@ -26,7 +26,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 6);
+    let mut rules = Vec::with_capacity(defaults.len() + 7);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -63,7 +63,7 @@ pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
     memory_limited: bool,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 6);
+    let mut rules = Vec::with_capacity(defaults.len() + 7);
     for rule in defaults {
         let is_filter_pushdown = rule.name() == "push_down_filter";
         if is_filter_pushdown {
@@ -74,9 +74,12 @@ pub fn optimizer_rules(
         }
         rules.push(rule);
         if is_filter_pushdown {
+            // Right after filter pushdown, which hands tables their filters
+            // and asks which they apply exactly.
+            rules.push(Arc::new(rules::ExactScanFiltersTrue) as _);
             // After filters have gone down to the tables, whose estimated
             // rows they cut, and have made joins of the `FROM` list's cross
-            // joins; first of ours, so the semi joins below move through
+            // joins; first of ours that move joins, so the semi joins below move through
             // the joins in their new order.
             rules.push(Arc::new(rules::SmallJoinsFirst) as _);
             // After filters have gone down and made joins of the `FROM`
@@ -308,8 +311,9 @@ mod tests {
         let at = free.iter().position(|r| r == "push_down_filter").unwrap();
         assert_eq!(free[at - 1], "canonical_comparisons");
         assert_eq!(
-            free[at + 1..at + 6],
+            free[at + 1..at + 7],
             [
+                "exact_scan_filters_true",
                 "small_joins_first",
                 "semi_joins_down",
                 "joined_keys_only",
@@ -318,7 +322,7 @@ mod tests {
             ]
         );
         let limited = names(&optimizer_rules(defaults.clone(), true), |r| r.name());
-        assert_eq!(limited.len(), defaults.len() + 5);
+        assert_eq!(limited.len(), defaults.len() + 6);
         assert!(!limited.contains(&"scalar_aggregate_as_window".to_string()));
     }
 
