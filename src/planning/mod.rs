@@ -26,7 +26,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 7);
+    let mut rules = Vec::with_capacity(defaults.len() + 8);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -63,8 +63,14 @@ pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
     memory_limited: bool,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 7);
+    let mut rules = Vec::with_capacity(defaults.len() + 8);
     for rule in defaults {
+        if rule.name() == "eliminate_cross_join" {
+            // Just before DataFusion rebuilds inner joins from the keys it
+            // can place, which drops a key the simplifier has made
+            // constant on one side.
+            rules.push(Arc::new(rules::ConstantJoinKeys) as _);
+        }
         let is_filter_pushdown = rule.name() == "push_down_filter";
         if is_filter_pushdown {
             // Just before filter pushdown, which merges a column's
@@ -305,11 +311,13 @@ mod tests {
     }
 
     #[test]
-    fn our_optimizer_rules_surround_filter_pushdown_the_buffering_one_without_a_limit() {
+    fn our_optimizer_rules_surround_the_rules_they_correct_the_buffering_one_without_a_limit() {
         let defaults = Optimizer::new().rules;
         let free = names(&optimizer_rules(defaults.clone(), false), |r| r.name());
         let at = free.iter().position(|r| r == "push_down_filter").unwrap();
         assert_eq!(free[at - 1], "canonical_comparisons");
+        let cross = free.iter().position(|r| r == "eliminate_cross_join");
+        assert_eq!(free[cross.unwrap() - 1], "constant_join_keys");
         assert_eq!(
             free[at + 1..at + 7],
             [
@@ -322,7 +330,7 @@ mod tests {
             ]
         );
         let limited = names(&optimizer_rules(defaults.clone(), true), |r| r.name());
-        assert_eq!(limited.len(), defaults.len() + 6);
+        assert_eq!(limited.len(), defaults.len() + 7);
         assert!(!limited.contains(&"scalar_aggregate_as_window".to_string()));
     }
 
