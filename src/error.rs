@@ -68,6 +68,9 @@ pub enum Error {
     /// SIGTERM asked morsel to stop while a statement ran.
     #[error("query cancelled: morsel was asked to stop (SIGTERM)")]
     Terminated,
+    /// A cluster process could not start, or stopped on an error.
+    #[error("{0}")]
+    Cluster(String),
     /// A panic: a bug in morsel or DataFusion, not in the query.
     #[error("internal error: {0} (please report it)")]
     Internal(String),

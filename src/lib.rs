@@ -8,6 +8,8 @@
 pub mod catalog;
 /// Command line, batch scripts and the REPL: where SQL text comes from.
 pub mod cli;
+/// Cluster mode's processes: a Ballista scheduler and executors, embedded.
+pub mod cluster;
 /// The engine: DataFusion's context, memory pool and runtime, set up as
 /// morsel wants them; what the session plans and executes on.
 pub mod engine;

@@ -70,6 +70,12 @@ impl QuotedCsvFormat {
         Ok(Arc::new(Self(csv)))
     }
 
+    /// DataFusion's format inside: what reads the rows, and what a cluster
+    /// is sent.
+    pub fn csv(&self) -> Arc<CsvFormat> {
+        Arc::clone(&self.0)
+    }
+
     /// The whole records of `object`, decompressed, in pieces.
     async fn records(
         &self,

@@ -226,6 +226,11 @@ impl Counted {
     pub fn table(&self) -> &dyn TableProvider {
         self.table.as_ref()
     }
+
+    /// The same, shared.
+    pub fn shared_table(&self) -> Arc<dyn TableProvider> {
+        Arc::clone(&self.table)
+    }
 }
 
 #[async_trait]

@@ -107,7 +107,7 @@ impl KeyRanged {
     }
 
     /// The table as read without the declaration.
-    pub fn plain(&self) -> &ListingTable {
+    pub fn plain(&self) -> &Arc<ListingTable> {
         &self.plain
     }
 

@@ -12,10 +12,12 @@ mod globs;
 mod key_ranges;
 mod null_marker;
 mod partitions;
+mod remote;
 
 pub use csv_format::QuotedCsvFactory;
 pub use factory::{MorselTableFactory, MorselUrlTables};
 pub use partitions::retype_partitions;
+pub use remote::{MorselTableCodec, sendable_plan};
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -596,7 +598,7 @@ fn listing_info(provider: &dyn TableProvider, schema: &Schema) -> Option<TableIn
     let table = if let Some(glob) = provider.downcast_ref::<globs::OneLevelGlob>() {
         glob.0.as_ref()
     } else if let Some(ranged) = provider.downcast_ref::<key_ranges::KeyRanged>() {
-        ranged.plain()
+        ranged.plain().as_ref()
     } else {
         provider.downcast_ref::<ListingTable>()?
     };

@@ -1,6 +1,7 @@
 //! The command line: what a user can say when starting morsel.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -83,6 +84,46 @@ pub enum Task {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Cluster processes: `morsel cluster scheduler`, `morsel cluster executor`
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run a scheduler: it takes queries from clients (--cluster df://HOST:PORT)
+    /// and hands their tasks to executors
+    Scheduler {
+        /// Address to listen on
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+        bind: SocketAddr,
+    },
+    /// Run an executor: it registers with a scheduler and runs its tasks
+    Executor(ExecutorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+    /// Address to serve shuffle data on (Arrow Flight)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    pub bind: SocketAddr,
+    /// Port of the task service [default: the --bind port + 1]
+    #[arg(long, value_name = "N")]
+    pub grpc_port: Option<u16>,
+    /// Directory for shuffle files [default: a new temporary directory, removed at exit]
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Tasks run at once [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Memory the executor's tasks may hold together, e.g. 2GB; they spill beyond it
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+    pub memory_limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +214,10 @@ pub struct EngineArgs {
     /// AWS profile for s3:// URLs (from ~/.aws/credentials and ~/.aws/config)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Run queries on the Ballista cluster whose scheduler is at df://HOST:PORT
+    #[arg(long, value_name = "URL", env = "MORSEL_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 impl EngineArgs {
@@ -183,6 +228,7 @@ impl EngineArgs {
             temp_dir: self.temp_dir.clone(),
             profile: self.profile.clone(),
             max_temp_size: self.max_temp_size.map(|n| n as u64),
+            cluster: self.cluster.clone(),
         }
     }
 }
@@ -235,14 +281,16 @@ impl Args {
 /// taken as the directory (`--data tpch`) when it names one and is not
 /// followed by a word of the subcommand it would otherwise be.
 fn directories_before_subcommands(mut args: Vec<OsString>) -> Vec<OsString> {
-    let subcommand_of = |first: &OsString| match first.to_str() {
-        Some("tpch") => Some("gen"),
-        Some("bench") => Some("tpch"),
+    let subcommands_of = |first: &OsString| match first.to_str() {
+        Some("tpch") => Some(&["gen"][..]),
+        Some("bench") => Some(&["tpch"][..]),
+        Some("cluster") => Some(&["scheduler", "executor"][..]),
         _ => None,
     };
     let is_directory_first = args.get(1).is_some_and(|first| {
-        subcommand_of(first).is_some_and(|next| {
-            Path::new(first).is_dir() && args.get(2).and_then(|a| a.to_str()) != Some(next)
+        subcommands_of(first).is_some_and(|next| {
+            let second = args.get(2).and_then(|a| a.to_str());
+            Path::new(first).is_dir() && !second.is_some_and(|word| next.contains(&word))
         })
     });
     if is_directory_first {

@@ -18,10 +18,11 @@ mod terminate;
 
 use std::io::{IsTerminal, Read};
 
+use crate::cluster::{self, executor::ExecutorOptions, scheduler::SchedulerOptions};
 use crate::error::{Error, Failure, Result};
 use crate::session::{self, Session};
 use crate::tpch;
-use args::{Args, BenchArgs, BenchCommand, GenArgs, Input, Task, TpchCommand};
+use args::{Args, BenchArgs, BenchCommand, ClusterCommand, GenArgs, Input, Task, TpchCommand};
 use runner::Runner;
 
 /// Rows a result shows on a terminal before saying how many it left out.
@@ -36,7 +37,28 @@ pub fn run(args: Args, inputs: Vec<Input>) -> Result<()> {
         Some(Task::Bench {
             command: BenchCommand::Tpch(bench),
         }) => bench_tpch(bench),
+        Some(Task::Cluster { command }) => run_cluster_process(command),
         None => run_sql(args, inputs),
+    }
+}
+
+fn run_cluster_process(command: ClusterCommand) -> Result<()> {
+    let runtime = session::tokio_runtime(&session::EngineOptions::default())?;
+    match command {
+        ClusterCommand::Scheduler { bind } => {
+            runtime.block_on(cluster::scheduler::run(&SchedulerOptions { bind }))
+        }
+        ClusterCommand::Executor(executor) => {
+            let options = ExecutorOptions {
+                scheduler: executor.scheduler,
+                bind: executor.bind,
+                grpc_port: executor.grpc_port,
+                work_dir: executor.work_dir,
+                threads: executor.threads.map(usize::from),
+                memory_limit: executor.memory_limit,
+            };
+            runtime.block_on(cluster::executor::run(&options))
+        }
     }
 }
 

@@ -5,9 +5,11 @@
 //! optimizer rules — and offers the session what it needs of it: parse,
 //! plan, carry out, execute, register tables, read settings. It speaks
 //! DataFusion's errors; the session turns them into morsel's one-line ones.
-//! [`Engine::local`] runs on this machine's cores; a cluster engine is the
-//! next constructor, behind the same methods.
+//! [`Engine::local`] runs on this machine's cores; [`Engine::cluster`]
+//! plans here and runs each query on a Ballista cluster, behind the same
+//! methods.
 
+mod cluster;
 pub mod memory;
 
 use std::num::NonZeroUsize;
@@ -52,6 +54,9 @@ pub struct EngineOptions {
     pub profile: Option<String>,
     /// Most bytes of spill files at once; `None` for DataFusion's default.
     pub max_temp_size: Option<u64>,
+    /// The Ballista scheduler queries run on (`df://HOST:PORT`); `None`
+    /// runs them here.
+    pub cluster: Option<String>,
 }
 
 /// A DataFusion context with morsel's catalog, stores, pool and rules.
@@ -65,6 +70,21 @@ impl Engine {
     /// DataFusion on this machine: `options.threads` partitions, a pool of
     /// [`memory::pool_size`] of the memory limit, spills to `temp_dir`.
     pub fn local(options: &EngineOptions) -> Result<Self> {
+        Self::with_state(options, Ok)
+    }
+
+    /// An engine that plans here and runs each query on the Ballista
+    /// scheduler at `url` (`df://HOST:PORT`), which hands its stages to
+    /// the cluster's executors.
+    pub fn cluster(url: &str, options: &EngineOptions) -> Result<Self> {
+        Self::with_state(options, |state| cluster::client_state(state, url))
+    }
+
+    /// The engine over morsel's session state, as `finish` makes it.
+    fn with_state(
+        options: &EngineOptions,
+        finish: impl FnOnce(SessionState) -> Result<SessionState>,
+    ) -> Result<Self> {
         let stores = Arc::new(ObjectStores::new(options.profile.clone()));
         let pool_size = options.memory_limit.map(memory::pool_size);
         let pool = Arc::new(memory::PeakPool::new(limited_pool(pool_size)));
@@ -81,7 +101,7 @@ impl Engine {
                 PhysicalOptimizer::new().rules,
                 pool_size.is_some(),
             ));
-        let ctx = with_morsel_catalog(state.build(), &stores)?;
+        let ctx = with_morsel_catalog(finish(state.build())?, &stores)?;
         for function in planning::aggregate_functions() {
             ctx.register_udaf(function);
         }

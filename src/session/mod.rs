@@ -145,9 +145,13 @@ struct Run {
 }
 
 impl Session {
-    /// A session on the local engine.
+    /// A session on the local engine, or on the cluster `options` names.
     pub fn new(options: &EngineOptions) -> Result<Self> {
-        let engine = Engine::local(options).map_err(|e| diagnose::describe(&e))?;
+        let engine = match &options.cluster {
+            Some(url) => Engine::cluster(url, options),
+            None => Engine::local(options),
+        };
+        let engine = engine.map_err(|e| diagnose::describe(&e))?;
         Ok(Self {
             engine,
             last: parking_lot::Mutex::new(None),

@@ -1,0 +1,118 @@
+//! `morsel cluster executor`: Ballista's executor, which registers with a
+//! scheduler, runs the tasks it is given on its cores and serves the
+//! shuffle files they write to the executors of the next stage.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+
+use super::{faults, log_lines, warn_if_exposed};
+use crate::error::{Error, Result};
+
+/// How an executor is reached and what it may use.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's HOST:PORT.
+    pub scheduler: String,
+    /// Where the executor serves shuffle files (Arrow Flight).
+    pub bind: SocketAddr,
+    /// The port of its task service; the Flight port + 1 if `None`.
+    pub grpc_port: Option<u16>,
+    /// Where shuffle files go; a new temporary directory if `None`.
+    pub work_dir: Option<PathBuf>,
+    /// Tasks at once; all cores if `None`.
+    pub threads: Option<usize>,
+    /// Bytes the executor's tasks may hold together; they spill beyond.
+    pub memory_limit: Option<usize>,
+}
+
+/// Runs the executor until SIGTERM, Ctrl-C or a stop from the scheduler,
+/// then removes its shuffle files.
+pub async fn run(options: &ExecutorOptions) -> Result<()> {
+    log_lines::install();
+    warn_if_exposed("executor", &options.bind);
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Cluster(format!("executor on {}: {what}: {e}", options.bind))
+    };
+    let work_dir = WorkDir::new(options.work_dir.clone()).map_err(|e| failed("work dir", &e))?;
+    let config = config(options, &work_dir)?;
+    eprintln!(
+        "executor on {} (tasks on {}), scheduler {}, shuffle files in {}",
+        options.bind,
+        config.grpc_port,
+        options.scheduler,
+        work_dir.path.display()
+    );
+    let ran = start_executor_process(Arc::new(config)).await;
+    drop(work_dir);
+    ran.map_err(|e| failed("stopped", &e))
+}
+
+fn config(options: &ExecutorOptions, work_dir: &WorkDir) -> Result<ExecutorProcessConfig> {
+    let (scheduler_host, scheduler_port) = options
+        .scheduler
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host.to_string(), port.parse::<u16>().ok()?)))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--scheduler {}: give the scheduler as HOST:PORT",
+                options.scheduler
+            ))
+        })?;
+    let port = options.bind.port();
+    let grpc_port = match options.grpc_port {
+        Some(grpc) => grpc,
+        None => port.checked_add(1).ok_or_else(|| {
+            Error::Usage(format!(
+                "--bind {}: no port follows it for --grpc-port",
+                options.bind
+            ))
+        })?,
+    };
+    let host = options.bind.ip().to_string();
+    let mut config = ExecutorProcessConfig {
+        bind_host: host.clone(),
+        external_host: Some(host),
+        port,
+        grpc_port,
+        scheduler_host,
+        scheduler_port,
+        work_dir: Some(work_dir.path.display().to_string()),
+        memory_pool_size: options.memory_limit.map(|bytes| bytes as u64),
+        ..ExecutorProcessConfig::default()
+    };
+    if let Some(threads) = options.threads {
+        config.vcores = threads;
+    }
+    faults::heartbeat_often(&mut config);
+    Ok(config)
+}
+
+/// The directory shuffle files go to, removed when the executor stops if
+/// morsel made it.
+struct WorkDir {
+    path: PathBuf,
+    _made: Option<tempfile::TempDir>,
+}
+
+impl WorkDir {
+    fn new(given: Option<PathBuf>) -> std::io::Result<Self> {
+        match given {
+            Some(path) => {
+                std::fs::create_dir_all(&path)?;
+                Ok(Self { path, _made: None })
+            }
+            None => {
+                let made = tempfile::Builder::new()
+                    .prefix("morsel-executor-")
+                    .tempdir()?;
+                Ok(Self {
+                    path: made.path().to_path_buf(),
+                    _made: Some(made),
+                })
+            }
+        }
+    }
+}

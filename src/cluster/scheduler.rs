@@ -1,0 +1,64 @@
+//! `morsel cluster scheduler`: Ballista's scheduler, which takes each
+//! query from a client, cuts it into stages and hands their tasks to the
+//! executors that registered with it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista_core::utils::default_session_builder;
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+
+use super::{faults, log_lines, stop_signal, warn_if_exposed};
+use crate::catalog::MorselTableCodec;
+use crate::error::{Error, Result};
+
+/// Where the scheduler listens for clients and executors.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    pub bind: SocketAddr,
+}
+
+/// Runs the scheduler until SIGTERM or Ctrl-C.
+pub async fn run(options: &SchedulerOptions) -> Result<()> {
+    log_lines::install();
+    warn_if_exposed("scheduler", &options.bind);
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Cluster(format!("scheduler on {}: {what}: {e}", options.bind))
+    };
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| failed("cannot listen", &e))?;
+    let config = Arc::new(config(options));
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| failed("cannot start", &e))?;
+    let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, config)
+        .await
+        .map_err(|e| failed("cannot start", &e))?;
+    eprintln!("scheduler listening on {}", options.bind);
+    tokio::select! {
+        served = start_grpc_service_with_listener(listener, scheduler) => {
+            served.map_err(|e| failed("stopped", &e))
+        }
+        signal = stop_signal() => {
+            eprintln!("scheduler stopping ({signal})");
+            Ok(())
+        }
+    }
+}
+
+fn config(options: &SchedulerOptions) -> SchedulerConfig {
+    let host = options.bind.ip().to_string();
+    let mut config = SchedulerConfig::default()
+        .with_hostname(host.clone())
+        .with_port(options.bind.port())
+        .with_override_session_builder(Arc::new(default_session_builder));
+    // The scheduler decodes each query's plan, morsel's tables in it.
+    config.override_logical_codec = Some(Arc::new(MorselTableCodec::default()));
+    config.bind_host = host;
+    faults::detect_lost_executors_quickly(&mut config);
+    config
+}
