@@ -310,11 +310,16 @@ async fn with_footer_facts_if_listed(
     state: &dyn Session,
     table: Arc<dyn TableProvider>,
 ) -> Result<Arc<dyn TableProvider>> {
-    let any: Arc<dyn std::any::Any + Send + Sync> = table.clone();
-    match any.downcast::<ListingTable>() {
-        Ok(listing) => with_footer_facts(state, listing).await,
-        Err(_) => Ok(table),
+    match as_listing(&table) {
+        Some(listing) => with_footer_facts(state, listing).await,
+        None => Ok(table),
     }
+}
+
+/// `table` as the listing table it is, shared; `None` for another kind.
+fn as_listing(table: &Arc<dyn TableProvider>) -> Option<Arc<ListingTable>> {
+    let any: Arc<dyn std::any::Any + Send + Sync> = table.clone();
+    any.downcast::<ListingTable>().ok()
 }
 
 /// A listing table over `url` and the partition columns it reads.

@@ -27,6 +27,7 @@ use datafusion_proto::bytes::{
 };
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
+use super::as_listing;
 use super::csv_format::QuotedCsvFormat;
 use super::footers::Counted;
 use super::globs::OneLevelGlob;
@@ -75,9 +76,7 @@ impl LogicalExtensionCodec for MorselTableCodec {
                 "table {table_ref} did not arrive as a scan"
             )));
         };
-        let provider = source_as_provider(&scan.source)?;
-        let any: Arc<dyn std::any::Any + Send + Sync> = provider;
-        let listing = any.downcast::<ListingTable>().map_err(|_| {
+        let listing = as_listing(&source_as_provider(&scan.source)?).ok_or_else(|| {
             DataFusionError::Internal(format!("table {table_ref} did not arrive as a listing"))
         })?;
         Ok(match wrapper {
@@ -153,15 +152,12 @@ fn sendable_table(table: &Arc<dyn TableProvider>) -> Result<Option<Arc<dyn Table
     if let Some(glob) = table.downcast_ref::<OneLevelGlob>() {
         return Ok(Some(Arc::new(OneLevelGlob(sendable(&glob.0)?))));
     }
-    if let Some(listing) = table.downcast_ref::<ListingTable>()
-        && listing.options().format.is::<QuotedCsvFormat>()
-    {
-        let any: Arc<dyn std::any::Any + Send + Sync> = table.clone();
-        if let Ok(listing) = any.downcast::<ListingTable>() {
-            return Ok(Some(sendable(&listing)?));
+    match as_listing(table) {
+        Some(listing) if listing.options().format.is::<QuotedCsvFormat>() => {
+            Ok(Some(sendable(&listing)?))
         }
+        _ => Ok(None),
     }
-    Ok(None)
 }
 
 /// `listing` as DataFusion can encode it: a CSV table with DataFusion's

@@ -26,7 +26,7 @@ use operators::POOL_SHARE;
 pub fn analyzer_rules(
     defaults: Vec<Arc<dyn AnalyzerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 8);
+    let mut rules = Vec::with_capacity(defaults.len() + 6);
     for rule in defaults {
         let is_type_coercion = rule.name() == "type_coercion";
         if is_type_coercion {
@@ -85,8 +85,8 @@ pub fn optimizer_rules(
             rules.push(Arc::new(rules::ExactScanFiltersTrue) as _);
             // After filters have gone down to the tables, whose estimated
             // rows they cut, and have made joins of the `FROM` list's cross
-            // joins; first of ours that move joins, so the semi joins below move through
-            // the joins in their new order.
+            // joins; first of ours that move joins, so the semi joins
+            // below move through the joins in their new order.
             rules.push(Arc::new(rules::SmallJoinsFirst) as _);
             // After filters have gone down and made joins of the `FROM`
             // list's cross joins, which a semi join then passes; before the
