@@ -7,7 +7,9 @@
 //! `tests/slt/*.slt` run twice: with memory to spare, and under a small
 //! memory limit, where morsel's planning rules put a spilling join in place
 //! of every hash join; both passes must give the same answers.
-//! `tests/slt/plans/*.slt` run under the limit only, on a fixed number of
+//! They run a third time through a cluster of real processes on loopback
+//! (a scheduler and two executors), which must answer as this process
+//! does. `tests/slt/plans/*.slt` run under the limit only, on a fixed number of
 //! partitions: they pin the plans our rules make (`EXPLAIN`, one row per
 //! plan line, indentation shown as `--`), so a rule that changes a plan
 //! shows up in a diff.
@@ -16,6 +18,8 @@
 //! whose path contains FILTER; `--complete` rewrites their expected results
 //! from what morsel answers now (review the diff before committing it).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -23,6 +27,8 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use morsel::error::Error;
 use morsel::session::{Collected, EngineOptions, Session};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+
+use common::cluster::Cluster;
 
 /// The limit of the second pass: small enough that the joins of
 /// `joins.slt` spill, big enough for every other statement.
@@ -124,7 +130,8 @@ struct Pass {
     options: EngineOptions,
 }
 
-fn passes() -> [Pass; 3] {
+/// The passes, the last through the cluster at `cluster` (`df://…`).
+fn passes(cluster: &str) -> [Pass; 4] {
     let limited = EngineOptions {
         memory_limit: Some(SMALL_LIMIT),
         ..EngineOptions::default()
@@ -146,6 +153,14 @@ fn passes() -> [Pass; 3] {
             options: EngineOptions {
                 threads: Some(PLAN_PARTITIONS),
                 ..limited
+            },
+        },
+        Pass {
+            name: "cluster",
+            folder: "tests/slt",
+            options: EngineOptions {
+                cluster: Some(cluster.to_string()),
+                ..EngineOptions::default()
             },
         },
     ]
@@ -175,13 +190,19 @@ async fn main() {
     let complete = args.iter().any(|a| a == "--complete");
     let filter = args.iter().find(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
-    for pass in passes() {
+    let cluster = Cluster::start(2);
+    for pass in passes(&cluster.url) {
         for file in slt_files(Path::new(pass.folder)) {
             if filter.is_some_and(|f| !file.to_string_lossy().contains(f.as_str())) {
                 continue;
             }
             let options = pass.options.clone();
             let mut runner = sqllogictest::Runner::new(move || connect(options.clone()));
+            // `skipif cluster` / `onlyif cluster` mark what a cluster does
+            // otherwise, each with its reason beside it.
+            if pass.options.cluster.is_some() {
+                runner.add_label("cluster");
+            }
             let outcome = if complete {
                 runner
                     .update_test_file(

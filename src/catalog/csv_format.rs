@@ -51,6 +51,16 @@ impl FileFormatFactory for QuotedCsvFactory {
     }
 }
 
+impl QuotedCsvFactory {
+    /// DataFusion's factory inside, with its options: what a cluster is
+    /// sent, since it writes CSV as DataFusion does.
+    pub fn csv(&self) -> Arc<CsvFormatFactory> {
+        Arc::new(CsvFormatFactory {
+            options: self.0.options.clone(),
+        })
+    }
+}
+
 impl GetExt for QuotedCsvFactory {
     fn get_ext(&self) -> String {
         self.0.get_ext()

@@ -6,10 +6,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 
+use super::stages::StagesWithOurRules;
 use super::{faults, log_lines, warn_if_exposed};
+use crate::engine;
 use crate::error::{Error, Result};
+use crate::planning;
+use crate::storage::ObjectStores;
 
 /// How an executor is reached and what it may use.
 #[derive(Debug, Clone)]
@@ -86,8 +91,27 @@ fn config(options: &ExecutorOptions, work_dir: &WorkDir) -> Result<ExecutorProce
     if let Some(threads) = options.threads {
         config.vcores = threads;
     }
+    // Tasks read with morsel's stores, know its functions by the names the
+    // plans carry, and get the rules that could not travel with them.
+    let stores = Arc::new(ObjectStores::new(None));
+    config.override_runtime_producer = Some(Arc::new(move |_| engine::node_runtime(&stores)));
+    config.override_function_registry = Some(Arc::new(functions()));
+    config.override_execution_engine = Some(Arc::new(StagesWithOurRules::new(
+        options.memory_limit.is_some(),
+    )));
     faults::heartbeat_often(&mut config);
     Ok(config)
+}
+
+/// DataFusion's functions with morsel's in the place of those they replace.
+fn functions() -> BallistaFunctionRegistry {
+    let mut registry = BallistaFunctionRegistry::default();
+    for function in planning::aggregate_functions() {
+        registry
+            .aggregate_functions
+            .insert(function.name().to_string(), Arc::new(function));
+    }
+    registry
 }
 
 /// The directory shuffle files go to, removed when the executor stops if

@@ -12,6 +12,7 @@ pub mod executor;
 mod faults;
 mod log_lines;
 pub mod scheduler;
+mod stages;
 
 use std::net::SocketAddr;
 

@@ -1,11 +1,11 @@
 //! `morsel cluster scheduler`: Ballista's scheduler, which takes each
 //! query from a client, cuts it into stages and hands their tasks to the
-//! executors that registered with it.
+//! executors that registered with it. It plans with morsel's rules
+//! (`engine::scheduler_state`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ballista_core::utils::default_session_builder;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
@@ -13,7 +13,9 @@ use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
 use super::{faults, log_lines, stop_signal, warn_if_exposed};
 use crate::catalog::MorselTableCodec;
+use crate::engine;
 use crate::error::{Error, Result};
+use crate::storage::ObjectStores;
 
 /// Where the scheduler listens for clients and executors.
 #[derive(Debug, Clone)]
@@ -52,10 +54,14 @@ pub async fn run(options: &SchedulerOptions) -> Result<()> {
 
 fn config(options: &SchedulerOptions) -> SchedulerConfig {
     let host = options.bind.ip().to_string();
+    // It lists each query's files, so it reads with morsel's stores.
+    let stores = Arc::new(ObjectStores::new(None));
     let mut config = SchedulerConfig::default()
         .with_hostname(host.clone())
         .with_port(options.bind.port())
-        .with_override_session_builder(Arc::new(default_session_builder));
+        .with_override_session_builder(Arc::new(move |session| {
+            engine::scheduler_state(session, &stores)
+        }));
     // The scheduler decodes each query's plan, morsel's tables in it.
     config.override_logical_codec = Some(Arc::new(MorselTableCodec::default()));
     config.bind_host = host;

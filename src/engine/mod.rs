@@ -12,6 +12,8 @@
 mod cluster;
 pub mod memory;
 
+pub use cluster::{node_runtime, scheduler_state};
+
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -336,15 +338,10 @@ fn runtime_env(
     stores: &Arc<ObjectStores>,
     pool: &Arc<memory::PeakPool>,
 ) -> Result<Arc<RuntimeEnv>> {
-    // DataFusion 55 keeps directory listings for the life of the process:
-    // a file written into a table's directory (by COPY, or by anyone) was
-    // never seen, and `count(*)` answered from the old listing with exit 0.
-    // morsel lists again for every statement, as DuckDB does.
-    let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
     let mut runtime = RuntimeEnvBuilder::new()
         .with_object_store_registry(Arc::clone(stores) as Arc<dyn ObjectStoreRegistry>)
         .with_memory_pool(Arc::clone(pool) as Arc<dyn MemoryPool>)
-        .with_cache_manager(caches);
+        .with_cache_manager(fresh_listings());
     if let Some(dir) = &options.temp_dir {
         runtime = runtime.with_disk_manager_builder(
             DiskManagerBuilder::default()
@@ -355,6 +352,15 @@ fn runtime_env(
         runtime = runtime.with_max_temp_directory_size(size);
     }
     runtime.build_arc()
+}
+
+/// Caches that keep no directory listing. DataFusion 55 keeps listings for
+/// the life of the process: a file written into a table's directory (by
+/// COPY, or by anyone) was never seen, and `count(*)` answered from the old
+/// listing with exit 0. morsel lists again for every statement, as DuckDB
+/// does.
+fn fresh_listings() -> CacheManagerConfig {
+    CacheManagerConfig::default().with_list_files_cache_limit(0)
 }
 
 /// The context over `state` with morsel's tables: `CREATE EXTERNAL TABLE`

@@ -118,12 +118,64 @@ pub fn physical_rules(
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     // First: it sees each expression where the planner put it, before
     // DataFusion's rules push projections and filters into scans and joins.
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+        vec![Arc::new(rules::CheckedArithmetic)];
+    rules.extend(rules_around_defaults(defaults, !memory_limited));
+    rules.extend(spilling_rules(memory_limited));
+    // Last of all: it wraps every join, which the rules above find by type.
+    rules.push(Arc::new(rules::CancellableJoins));
+    rules
+}
+
+/// The physical rules of a planner whose plans travel to other processes
+/// (a cluster's scheduler): DataFusion's with those of ours whose plans
+/// DataFusion's codec can send. The rest run where each stage runs
+/// ([`stage_rules`]).
+pub fn distributed_physical_rules(
+    defaults: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
+) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    // A build side collected once serves one process's partitions, not a
+    // cluster's tasks: ours never choose it there.
+    let mut rules = Vec::with_capacity(defaults.len() + 4);
+    for rule in rules_around_defaults(defaults, false) {
+        if rule.name() == "EnsureRequirements" {
+            // After the join sides are chosen, before the repartitions a
+            // partitioned join needs are added.
+            rules.push(Arc::new(rules::BroadcastProbeDrivenOnly) as _);
+        }
+        rules.push(rule);
+    }
+    rules
+}
+
+/// The rules applied to each stage of a distributed plan in the process
+/// that runs it, since what they put in, or correct, cannot travel: a CSV
+/// scan's compression, checked arithmetic, and joins that spill under a
+/// memory limit.
+/// The stage is planned by then, so arithmetic already pushed into a join's
+/// filter is not checked. `NOT IN`'s spilling rewrite is left out: it
+/// shares what it saw across partitions in one process, and a cluster runs
+/// a stage's partitions as tasks in many.
+pub fn stage_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![
+        Arc::new(rules::CsvCompressionByName),
         Arc::new(rules::CheckedArithmetic),
-        // Before DataFusion's aggregate statistics, which would answer
-        // `max(f)` from a file's min and max that leave NaN out.
-        Arc::new(rules::InexactFloatStats),
     ];
+    if memory_limited {
+        rules.push(Arc::new(rules::SpillableJoins));
+    }
+    rules
+}
+
+/// DataFusion's physical rules with ours among them that correct them.
+fn rules_around_defaults(
+    defaults: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
+    may_collect: bool,
+) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    // Before DataFusion's aggregate statistics, which would answer
+    // `max(f)` from a file's min and max that leave NaN out.
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+        vec![Arc::new(rules::InexactFloatStats)];
     for rule in defaults {
         if rule.name() == "FilterPushdown" {
             // Just before DataFusion pushes filters down, which goes through
@@ -137,23 +189,26 @@ pub fn physical_rules(
             // Right after DataFusion's join selection, whose build sides it
             // corrects; before the repartitions and dynamic filters that
             // follow from them are added.
-            rules.push(Arc::new(rules::FewerRowsBuild {
-                may_collect: !memory_limited,
-            }));
+            rules.push(Arc::new(rules::FewerRowsBuild { may_collect }));
         }
     }
-    if memory_limited {
+    rules
+}
+
+/// Under a memory limit, the rules that make joins spill; none without.
+fn spilling_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    if !memory_limited {
+        return Vec::new();
+    }
+    vec![
         // After DataFusion's: it turns each null-aware anti join (`NOT IN`)
         // into a plain partitioned one, which only then is a join the next
         // rule handles.
-        rules.push(Arc::new(rules::SpillableNotIn));
+        Arc::new(rules::SpillableNotIn),
         // Last: every partitioned hash join, its own and DataFusion's, is
         // final by now, and each becomes a join that spills.
-        rules.push(Arc::new(rules::SpillableJoins));
-    }
-    // Last of all: it wraps every join, which the rules above find by type.
-    rules.push(Arc::new(rules::CancellableJoins));
-    rules
+        Arc::new(rules::SpillableJoins),
+    ]
 }
 
 /// Aggregate functions that take the place of DataFusion's of the same name.
@@ -307,6 +362,38 @@ mod tests {
         assert_eq!(
             limited[count + 4..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
+        );
+    }
+
+    #[test]
+    fn a_cluster_plans_with_the_rules_that_travel_and_runs_each_stage_with_the_rest() {
+        let defaults = PhysicalOptimizer::new().rules;
+        let count = defaults.len();
+        let planned = names(&distributed_physical_rules(defaults), |r| r.name());
+        assert_eq!(planned.len(), count + 4);
+        assert_eq!(planned[0], "inexact_float_stats");
+        let selection = planned.iter().position(|r| r == "join_selection").unwrap();
+        assert_eq!(planned[selection + 1], "fewer_rows_build");
+        let requirements = planned
+            .iter()
+            .position(|r| r == "EnsureRequirements")
+            .unwrap();
+        assert_eq!(planned[requirements - 1], "broadcast_probe_driven_only");
+        assert!(selection < requirements);
+        let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
+        assert_eq!(planned[pushdown - 1], "filters_under_renames");
+        let stages = |limited| names(&stage_rules(limited), |r| r.name());
+        assert_eq!(
+            stages(false),
+            ["csv_compression_by_name", "checked_arithmetic"]
+        );
+        assert_eq!(
+            stages(true),
+            [
+                "csv_compression_by_name",
+                "checked_arithmetic",
+                "spillable_joins"
+            ]
         );
     }
 

@@ -20,6 +20,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::parser::ParserError;
 use futures::StreamExt;
@@ -149,12 +150,30 @@ fn tidy(message: &str) -> String {
     while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
         message.drain(..prefix.len());
     }
-    message
+    cluster_failure(&message)
+        .unwrap_or(&message)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// What failed in a cluster's job, without the job's and Ballista's
+/// wrapping: `Job 038… failed: Job failed due to stage 1 failed: Task
+/// failed due to runtime execution error:
+/// DataFusionError(Shared(External(ArrowError(ArithmeticOverflow("…")))))`
+/// is the quoted text within.
+fn cluster_failure(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Job ")?.split_once(" failed: ")?.1;
+    let Some((_, task)) = rest.split_once("Task failed due to runtime execution error: ") else {
+        return Some(rest);
+    };
+    let quoted = task
+        .split_once("(\"")
+        .and_then(|(_, inner)| inner.rsplit_once("\")"))
+        .map(|(inner, _)| inner);
+    Some(quoted.unwrap_or(task))
 }
 
 /// DataFusion's report of an operator that could not spill and found the
@@ -206,12 +225,19 @@ pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
 pub async fn locate_in_files(
     ctx: &SessionContext,
     plan: &Arc<dyn ExecutionPlan>,
+    logical: &LogicalPlan,
     error: DataFusionError,
 ) -> Error {
     if !worth_locating(&error) {
         return describe(&error);
     }
-    match first_bad_file_in_plan(ctx, plan).await {
+    let mut found = first_bad_file_in_plan(ctx, plan).await;
+    if found.is_none() && file_scans(plan).is_empty() {
+        // A cluster's plan holds no scans here: its executors read the
+        // files. Planned here, the same files are read again.
+        found = bad_file_in_planning(ctx, logical).await;
+    }
+    match found {
         Some(found) => Error::query(found),
         None => describe(&error),
     }
@@ -259,7 +285,8 @@ pub async fn locate_in_planning(
 }
 
 /// The first file a plan reads that fails on its own, planned again
-/// without statistics (whose footers may be what failed).
+/// without statistics (whose footers may be what failed), by DataFusion's
+/// planner, so that a cluster's client has the scans here too.
 async fn bad_file_in_planning(ctx: &SessionContext, logical: &LogicalPlan) -> Option<String> {
     let mut state = ctx.state();
     state
@@ -267,7 +294,11 @@ async fn bad_file_in_planning(ctx: &SessionContext, logical: &LogicalPlan) -> Op
         .options_mut()
         .execution
         .collect_statistics = false;
-    match state.create_physical_plan(logical).await {
+    let optimized = state.optimize(logical).ok()?;
+    match DefaultPhysicalPlanner::default()
+        .create_physical_plan(&optimized, &state)
+        .await
+    {
         Ok(plan) => first_bad_file_in_plan(ctx, &plan).await,
         Err(_) => None,
     }
@@ -324,7 +355,7 @@ fn is_read_error(error: &DataFusionError) -> bool {
             | DataFusionError::ParquetError(..)
             | DataFusionError::ObjectStore(..)
             | DataFusionError::IoError(..)
-    ) || ["Csv error", "CSV file", "Parquet error"]
+    ) || ["Csv error", "CSV file", "Parquet error", "ArrowError("]
         .iter()
         .any(|needle| text.contains(needle))
 }
@@ -490,6 +521,20 @@ mod tests {
 
     fn message(error: &Error) -> String {
         error.to_string()
+    }
+
+    #[test]
+    fn a_cluster_failure_is_what_failed_without_its_wrapping() {
+        let task = "Job 038HWVYB0C000 failed: Job failed due to stage 1 failed: Task failed \
+            due to runtime execution error: DataFusionError(Shared(External(ArrowError(\
+            ArithmeticOverflow(\"Overflow happened on: 9223372036854775807 * 2\")))))";
+        assert_eq!(tidy(task), "Overflow happened on: 9223372036854775807 * 2");
+        let planning = "Job 038HWT3APM000 failed: DataFusion error: Parquet error: Corrupt footer";
+        assert_eq!(
+            tidy(planning),
+            "DataFusion error: Parquet error: Corrupt footer"
+        );
+        assert_eq!(tidy("Job done"), "Job done");
     }
 
     #[test]

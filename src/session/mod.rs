@@ -268,7 +268,7 @@ impl Session {
             plan: Arc::clone(&physical),
             io_start: io_before,
         });
-        let rows = self.stream_into(&physical, sink).await?;
+        let rows = self.stream_into(&physical, &logical, sink).await?;
         if let Some(staged) = staged {
             staged.commit().await?;
         }
@@ -308,6 +308,7 @@ impl Session {
     async fn stream_into<S: ResultSink + ?Sized>(
         &self,
         plan: &Arc<dyn ExecutionPlan>,
+        logical: &LogicalPlan,
         sink: &mut S,
     ) -> Result<usize> {
         let schema = plan.schema();
@@ -319,7 +320,9 @@ impl Session {
             let batch = match AssertUnwindSafe(stream.next()).catch_unwind().await {
                 Ok(None) => break,
                 Ok(Some(Ok(batch))) => batch,
-                Ok(Some(Err(e))) => return Err(diagnose::locate_in_files(context, plan, e).await),
+                Ok(Some(Err(e))) => {
+                    return Err(diagnose::locate_in_files(context, plan, logical, e).await);
+                }
                 Err(panic) => return Err(diagnose::blame_running_panic(context, plan, panic).await),
             };
             rows += batch.num_rows();

@@ -1,6 +1,8 @@
 //! Running the built `morsel` binary from integration tests.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod cluster;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 

@@ -2,12 +2,14 @@
 //! `planning::optimizer_rules` and `planning::physical_rules` say in which
 //! order they run and why.
 
+mod broadcast_probe_driven_only;
 mod cancellable_joins;
 mod canonical_comparisons;
 mod cheap_conjuncts_first;
 mod checked_arithmetic;
 mod checked_constants;
 mod constant_join_keys;
+mod csv_compression_by_name;
 mod exact_scan_filters_true;
 mod fewer_rows_build;
 mod filters_under_renames;
@@ -24,12 +26,14 @@ mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
 
+pub use broadcast_probe_driven_only::BroadcastProbeDrivenOnly;
 pub use cancellable_joins::CancellableJoins;
 pub use canonical_comparisons::CanonicalComparisons;
 pub use cheap_conjuncts_first::CheapConjunctsFirst;
 pub use checked_arithmetic::CheckedArithmetic;
 pub use checked_constants::CheckedConstants;
 pub use constant_join_keys::ConstantJoinKeys;
+pub use csv_compression_by_name::CsvCompressionByName;
 pub use exact_scan_filters_true::ExactScanFiltersTrue;
 pub use fewer_rows_build::FewerRowsBuild;
 pub use filters_under_renames::FiltersUnderRenames;
