@@ -5,7 +5,10 @@
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
+use assert_cmd::cargo::CommandCargoExt;
 use common::cluster::Cluster;
 use common::morsel;
 
@@ -75,4 +78,166 @@ fn an_executor_stopped_by_sigterm_removes_its_shuffle_files() {
     assert!(executor.stop().success());
     assert!(!Path::new(&work_dir).exists(), "{work_dir} is left behind");
     assert!(cluster.scheduler.stop().success());
+}
+
+#[test]
+fn a_local_cluster_answers_as_locally_and_stops_with_its_client() {
+    // The executors' shuffle files go to the temporary directory, which
+    // must be empty again once the client has stopped them.
+    let temp = tempfile::tempdir().unwrap();
+    let query = "SELECT e.kind, count(*), round(sum(e.amount), 2) FROM events e JOIN events f ON e.id = f.id GROUP BY e.kind ORDER BY e.kind";
+    let args = ["testdata/data", "--format", "csv", "-c", query];
+    let output = Command::cargo_bin("morsel")
+        .unwrap()
+        .args(args)
+        .args(["--cluster", "local:2"])
+        .env("TMPDIR", temp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), run_locally(&args));
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_local_cluster_of_no_executors_is_refused_in_a_line() {
+    let (status, _, stderr) = morsel(&["-c", "SELECT 1", "--cluster", "local:0"]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("give the number of executors"), "{stderr}");
+}
+
+/// A table of 400,000 rows in 8 Parquet files under `dir`, and a query
+/// over it that runs for a second or more in several stages: each key of
+/// the join matches 200 rows, 80 million pairs in all, after the scans.
+fn slow_query(dir: &Path) -> (String, String) {
+    let table = dir.join("t");
+    let table = table.to_str().unwrap().to_string();
+    run_locally(&[
+        "-c",
+        &format!(
+            "COPY (SELECT value AS k, value % 2000 AS g, value % 8 AS p FROM generate_series(1, 400000)) \
+             TO '{table}/' STORED AS PARQUET PARTITIONED BY (p)"
+        ),
+    ]);
+    let query = format!(
+        "SELECT a.g % 3 AS r, count(*), sum(b.k) FROM '{table}/' a JOIN '{table}/' b ON a.g = b.g \
+         GROUP BY 1 ORDER BY 1"
+    );
+    (table, query)
+}
+
+/// The client running `query` on `cluster`, started.
+fn client(cluster: &Cluster, query: &str) -> std::process::Child {
+    Command::cargo_bin("morsel")
+        .unwrap()
+        .args(["--format", "csv", "--threads", "4", "-c", query])
+        .args(["--cluster", &cluster.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn an_executor_killed_mid_query_costs_time_not_the_answer() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, query) = slow_query(data.path());
+    let expected = run_locally(&["--format", "csv", "-c", &query]);
+    let mut cluster = Cluster::start(2);
+    let mut running = client(&cluster, &query);
+    // Once the first executor has finished a task of the query, its shuffle
+    // files are part of the answer; it dies with them.
+    cluster.executors[0].line_with("Finished task");
+    assert!(
+        running.try_wait().unwrap().is_none(),
+        "the query ended before the executor could be killed; make it slower"
+    );
+    cluster.executors[0].kill();
+    let output = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+}
+
+#[test]
+fn a_query_whose_every_executor_dies_fails_in_bounded_time() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, query) = slow_query(data.path());
+    let mut cluster = Cluster::start(1);
+    let mut running = client(&cluster, &query);
+    cluster.executors[0].line_with("Finished task");
+    cluster.executors[0].kill();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = running.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the client still waits a minute later"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let output = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    eprintln!("failed {:?} after the kill: {stderr}", killed.elapsed());
+}
+
+#[test]
+fn ctrl_c_in_the_client_cancels_its_job_on_the_cluster() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, query) = slow_query(data.path());
+    let cluster = Cluster::start(1);
+    let running = client(&cluster, &query);
+    cluster.scheduler.line_with("Job submitted");
+    // The client learns the job's id from the scheduler's first word on
+    // it, moments later; the job runs for a second or more.
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(running.id() as libc::pid_t, libc::SIGINT) };
+    let output = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let cancelled = cluster.scheduler.line_with("Job cancelled");
+    assert!(cancelled.contains('['), "{cancelled}");
+}
+
+#[test]
+fn a_scheduler_unreachable_or_dying_is_one_line_naming_it() {
+    let port = common::cluster::free_port();
+    let nowhere = format!("df://127.0.0.1:{port}");
+    let (status, _, stderr) = morsel(&[
+        "-c",
+        "SELECT count(*) FROM 'testdata/data/events/'",
+        "--cluster",
+        &nowhere,
+    ]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the cluster at 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let (_, query) = slow_query(data.path());
+    let mut cluster = Cluster::start(1);
+    let running = client(&cluster, &query);
+    cluster.scheduler.line_with("Job submitted");
+    cluster.scheduler.kill();
+    let output = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let address = cluster.url.trim_start_matches("df://");
+    assert!(
+        stderr.contains(&format!("lost the cluster's scheduler at {address}")),
+        "{stderr}"
+    );
 }

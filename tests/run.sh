@@ -54,3 +54,6 @@ morsel="$CARGO_TARGET_DIR/debug/morsel"
 "$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify
 # Out of core: the same 22 under a 100 MB memory limit, spilling.
 "$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify --memory-limit 100MB --temp-dir "$work"
+# Cluster mode: the same 22 on a scheduler and two executors started for the
+# run on loopback (tests/cluster.rs has the processes' own tests).
+"$morsel" bench tpch --data "$work/sf1" --iterations 1 --verify --cluster local:2

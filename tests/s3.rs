@@ -580,3 +580,27 @@ fn a_failed_copy_leaves_no_objects_behind() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_local_cluster_reads_the_bucket_with_its_own_environment() {
+    // The scheduler (which lists the objects) and the executors (which
+    // read them) find the endpoint and keys in the environment they
+    // inherit, as processes on other machines would in theirs.
+    let s3 = moto();
+    s3.bucket_with_testdata("clustered");
+    let home = home();
+    for sql in QUERIES {
+        let args = [
+            "s3://clustered/data/",
+            "--format",
+            "csv",
+            "--cluster",
+            "local:2",
+            "-c",
+            sql,
+        ];
+        let (code, out, err) = morsel(&args, &s3.env(), home.path());
+        assert_eq!(code, 0, "{sql}: {err}");
+        assert_eq!(out, locally(sql), "{sql}");
+    }
+}

@@ -233,6 +233,8 @@ async fn main() {
         }
     }
     println!("sqllogictest: {passed} passed, {failed} failed");
+    // Stopped here: `exit` below would leave its processes running.
+    drop(cluster);
     if failed > 0 || passed == 0 {
         std::process::exit(1);
     }

@@ -10,6 +10,8 @@
 //!
 //! A mismatch is written to `DIR/mismatches/` with both answers, and the
 //! run exits 1. `cargo run --release --example sqlfuzz -- --queries N --seed S`.
+//! With `--cluster df://HOST:PORT` the session without a limit runs its
+//! queries on that cluster, whose answers the oracles then check.
 
 mod data;
 mod duckdb;
@@ -56,6 +58,9 @@ struct Args {
     /// Where tables and mismatch reports go (default: a new temporary directory)
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run the session without a memory limit on this cluster (df://HOST:PORT)
+    #[arg(long)]
+    cluster: Option<String>,
 }
 
 /// A statement's answer: rows, or the error's one line.
@@ -126,17 +131,20 @@ struct Morsel {
 }
 
 impl Morsel {
-    async fn open(dir: &Path, memory_limit_mib: usize) -> Self {
-        let free = session(dir, None).await;
-        let limited = session(dir, Some(memory_limit_mib << 20)).await;
+    /// The sessions over `dir`'s tables; the one without a memory limit on
+    /// `cluster`, if given.
+    async fn open(dir: &Path, memory_limit_mib: usize, cluster: Option<String>) -> Self {
+        let free = session(dir, None, cluster).await;
+        let limited = session(dir, Some(memory_limit_mib << 20), None).await;
         Self { free, limited }
     }
 }
 
-async fn session(dir: &Path, memory_limit: Option<usize>) -> Session {
+async fn session(dir: &Path, memory_limit: Option<usize>, cluster: Option<String>) -> Session {
     let options = EngineOptions {
         threads: Some(4),
         memory_limit,
+        cluster,
         ..EngineOptions::default()
     };
     let session = Session::new(&options).expect("session");
@@ -197,7 +205,7 @@ async fn run(args: &Args, dir: &Path, reports: &Path) -> Tally {
     for n in 0..args.queries {
         if n % args.per_tables == 0 {
             data::write_tables(dir, &mut rng, args.max_rows, args.nan);
-            morsel = Some(Morsel::open(dir, args.memory_limit_mib).await);
+            morsel = Some(Morsel::open(dir, args.memory_limit_mib, args.cluster.clone()).await);
             match &mut duckdb {
                 Some(d) => d.create_views(dir),
                 None => duckdb = Some(DuckDb::start(dir)),

@@ -215,7 +215,7 @@ pub struct EngineArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Run queries on the Ballista cluster whose scheduler is at df://HOST:PORT
+    /// Run queries on the Ballista cluster whose scheduler is at df://HOST:PORT, or on local:N, a scheduler and N executors started on this machine for this run
     #[arg(long, value_name = "URL", env = "MORSEL_CLUSTER")]
     pub cluster: Option<String>,
 }

@@ -18,11 +18,14 @@ mod terminate;
 
 use std::io::{IsTerminal, Read};
 
+use crate::cluster::local::{self, LocalCluster};
 use crate::cluster::{self, executor::ExecutorOptions, scheduler::SchedulerOptions};
 use crate::error::{Error, Failure, Result};
-use crate::session::{self, Session};
+use crate::session::{self, EngineOptions, Session};
 use crate::tpch;
-use args::{Args, BenchArgs, BenchCommand, ClusterCommand, GenArgs, Input, Task, TpchCommand};
+use args::{
+    Args, BenchArgs, BenchCommand, ClusterCommand, EngineArgs, GenArgs, Input, Task, TpchCommand,
+};
 use runner::Runner;
 
 /// Rows a result shows on a terminal before saying how many it left out.
@@ -82,13 +85,14 @@ fn tpch_gen(args: GenArgs) -> Result<()> {
 
 fn bench_tpch(args: BenchArgs) -> Result<()> {
     let queries = tpch::queries::parse_selection(&args.queries).map_err(Error::Usage)?;
-    let runtime = session::tokio_runtime(&args.engine.engine_options())?;
+    let (engine, _local_cluster) = engine_options(&args.engine)?;
+    let runtime = session::tokio_runtime(&engine)?;
     let options = tpch::bench::BenchOptions {
         data: args.data,
         queries,
         iterations: args.iterations as usize,
         warmup: args.warmup,
-        session: args.engine.engine_options(),
+        session: engine,
         json: args.json,
         verify: args.verify,
     };
@@ -99,8 +103,27 @@ fn bench_tpch(args: BenchArgs) -> Result<()> {
     }
 }
 
+/// The engine's options, with the cluster `--cluster local:N` asks for
+/// started for this run; it stops when the second value is dropped.
+fn engine_options(engine: &EngineArgs) -> Result<(EngineOptions, Option<LocalCluster>)> {
+    let mut options = engine.engine_options();
+    let Some(executors) = options.cluster.as_deref().and_then(local::local_executors) else {
+        return Ok((options, None));
+    };
+    let executors = executors?;
+    // The executors share this machine's cores and the memory limit.
+    let cores = options
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = (cores / executors).max(1);
+    let memory_limit = options.memory_limit.map(|bytes| bytes / executors);
+    let cluster = LocalCluster::start(executors, threads, memory_limit)?;
+    options.cluster = Some(cluster.url().to_string());
+    Ok((options, Some(cluster)))
+}
+
 fn run_sql(args: Args, inputs: Vec<Input>) -> Result<()> {
-    let options = args.engine.engine_options();
+    let (options, _local_cluster) = engine_options(&args.engine)?;
     let runtime = session::tokio_runtime(&options)?;
     terminate::listen(&runtime)
         .map_err(|e| Error::Usage(format!("cannot listen for SIGTERM: {e}")))?;

@@ -1,7 +1,8 @@
 //! Cluster mode's long-running processes: a Ballista scheduler and its
 //! executors, embedded in this binary, so that one download holds the
 //! REPL, the scheduler and the executor (`morsel cluster scheduler`,
-//! `morsel cluster executor`). A client reaches them through
+//! `morsel cluster executor`), or started for one run of a client
+//! (`--cluster local:N`, [`local`]). A client reaches them through
 //! [`crate::engine::Engine::cluster`].
 //!
 //! Each process logs one line per event to stderr and stops cleanly on
@@ -10,6 +11,7 @@
 
 pub mod executor;
 mod faults;
+pub mod local;
 mod log_lines;
 pub mod scheduler;
 mod stages;

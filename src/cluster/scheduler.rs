@@ -33,14 +33,19 @@ pub async fn run(options: &SchedulerOptions) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .map_err(|e| failed("cannot listen", &e))?;
-    let config = Arc::new(config(options));
+    // The port actually bound: `--bind 127.0.0.1:0` takes a free one, which
+    // executors are told to call back on and `--cluster local:N` reads.
+    let address = listener
+        .local_addr()
+        .map_err(|e| failed("cannot listen", &e))?;
+    let config = Arc::new(config(address));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| failed("cannot start", &e))?;
     let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, config)
         .await
         .map_err(|e| failed("cannot start", &e))?;
-    eprintln!("scheduler listening on {}", options.bind);
+    eprintln!("scheduler listening on {address}");
     tokio::select! {
         served = start_grpc_service_with_listener(listener, scheduler) => {
             served.map_err(|e| failed("stopped", &e))
@@ -52,13 +57,13 @@ pub async fn run(options: &SchedulerOptions) -> Result<()> {
     }
 }
 
-fn config(options: &SchedulerOptions) -> SchedulerConfig {
-    let host = options.bind.ip().to_string();
+fn config(address: SocketAddr) -> SchedulerConfig {
+    let host = address.ip().to_string();
     // It lists each query's files, so it reads with morsel's stores.
     let stores = Arc::new(ObjectStores::new(None));
     let mut config = SchedulerConfig::default()
         .with_hostname(host.clone())
-        .with_port(options.bind.port())
+        .with_port(address.port())
         .with_override_session_builder(Arc::new(move |session| {
             engine::scheduler_state(session, &stores)
         }));

@@ -3,19 +3,28 @@
 //! logical plans ([`client_state`]), and the sessions the cluster's own
 //! processes plan and read with ([`scheduler_state`], [`node_runtime`]).
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::optimizer::with_ballista_optimizer_rules;
 use ballista_core::planner::BallistaQueryPlanner;
+use ballista_core::serde::protobuf::CancelJobParams;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::utils::create_grpc_client_endpoint;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::FunctionRegistry;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::{FunctionRegistry, RecordBatchStream, SendableRecordBatchStream};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::{Analyzer, Optimizer};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
@@ -23,6 +32,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::LogicalPlanNode;
+use futures::Stream;
 
 use super::fresh_listings;
 use crate::catalog::{self, MorselTableCodec};
@@ -139,4 +149,137 @@ pub fn node_runtime(stores: &Arc<ObjectStores>) -> Result<Arc<RuntimeEnv>> {
         .with_object_store_registry(Arc::clone(stores) as Arc<dyn ObjectStoreRegistry>)
         .with_cache_manager(fresh_listings())
         .build_arc()
+}
+
+/// `stream`, the rows of `plan` run on the cluster whose scheduler is at
+/// `url`, cancelling the plan's job on the scheduler if it is dropped
+/// before its end (Ctrl-C, SIGTERM, a failed write): Ballista's client
+/// only stops reading, and the cluster would run on for nobody.
+pub fn cancel_when_dropped(
+    plan: &Arc<dyn ExecutionPlan>,
+    stream: SendableRecordBatchStream,
+    url: &str,
+) -> Result<SendableRecordBatchStream> {
+    Ok(Box::pin(JobStream {
+        stream,
+        job: Some(RunningJob {
+            plan: Arc::clone(plan),
+            scheduler: scheduler_endpoint(url)?,
+        }),
+    }))
+}
+
+/// A cluster's rows, with the job to cancel while they are not all read.
+struct JobStream {
+    stream: SendableRecordBatchStream,
+    /// `None` once the job has ended, with its last row or an error.
+    job: Option<RunningJob>,
+}
+
+impl Stream for JobStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.stream.as_mut().poll_next(cx);
+        match polled {
+            Poll::Ready(Some(Err(e))) => {
+                let job = self.job.take();
+                let lost = job.filter(|_| is_lost_connection(&e));
+                Poll::Ready(Some(Err(match lost {
+                    Some(job) => lost_scheduler(&job.scheduler, &e),
+                    None => e,
+                })))
+            }
+            Poll::Ready(None) => {
+                self.job = None;
+                polled
+            }
+            _ => polled,
+        }
+    }
+}
+
+impl RecordBatchStream for JobStream {
+    fn schema(&self) -> SchemaRef {
+        self.stream.schema()
+    }
+}
+
+impl Drop for JobStream {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.cancel();
+        }
+    }
+}
+
+/// Whether `error` is the connection to the scheduler breaking (the
+/// scheduler died, or the network between), as Ballista's client reports
+/// it: an HTTP/2 error, no longer a job's.
+fn is_lost_connection(error: &DataFusionError) -> bool {
+    let text = error.to_string();
+    text.contains("h2 protocol error") || text.contains("transport error")
+}
+
+/// `error`, a broken connection to the scheduler at `endpoint`, naming it.
+fn lost_scheduler(endpoint: &str, error: &DataFusionError) -> DataFusionError {
+    let cause = match error.find_root() {
+        DataFusionError::Execution(message) => message.clone(),
+        other => other.strip_backtrace(),
+    };
+    let address = endpoint.trim_start_matches("http://");
+    DataFusionError::Execution(format!(
+        "lost the cluster's scheduler at {address}: {cause}"
+    ))
+}
+
+/// A job the cluster may still be running.
+struct RunningJob {
+    plan: Arc<dyn ExecutionPlan>,
+    scheduler: String,
+}
+
+/// How long a cancel may take; the client is on its way out.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl RunningJob {
+    /// Asks the scheduler to cancel the job, waiting for the answer on a
+    /// thread of its own: the caller may be one of the runtime's, and the
+    /// process may end right after.
+    fn cancel(self) {
+        let Some(job_id) = job_id(&self.plan) else {
+            return;
+        };
+        let scheduler = self.scheduler;
+        let cancelling = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let endpoint = create_grpc_client_endpoint(scheduler, None).ok()?;
+                let channel = tokio::time::timeout(CANCEL_TIMEOUT, endpoint.connect())
+                    .await
+                    .ok()?
+                    .ok()?;
+                let params = CancelJobParams { job_id };
+                tokio::time::timeout(
+                    CANCEL_TIMEOUT,
+                    SchedulerGrpcClient::new(channel).cancel_job(params),
+                )
+                .await
+                .ok()?
+                .ok()
+            })
+        });
+        let _ = cancelling.join();
+    }
+}
+
+/// The id of the cluster's job in `plan`, once the scheduler has taken it.
+fn job_id(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
+    if let Some(distributed) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() {
+        return distributed.job_id().map(|id| id.to_string());
+    }
+    plan.children().into_iter().find_map(job_id)
 }

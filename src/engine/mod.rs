@@ -66,6 +66,8 @@ pub struct Engine {
     ctx: SessionContext,
     stores: Arc<ObjectStores>,
     pool: Arc<memory::PeakPool>,
+    /// The URL of the cluster queries run on, if they do.
+    cluster: Option<String>,
 }
 
 impl Engine {
@@ -79,7 +81,9 @@ impl Engine {
     /// scheduler at `url` (`df://HOST:PORT`), which hands its stages to
     /// the cluster's executors.
     pub fn cluster(url: &str, options: &EngineOptions) -> Result<Self> {
-        Self::with_state(options, |state| cluster::client_state(state, url))
+        let mut engine = Self::with_state(options, |state| cluster::client_state(state, url))?;
+        engine.cluster = Some(url.to_string());
+        Ok(engine)
     }
 
     /// The engine over morsel's session state, as `finish` makes it.
@@ -107,7 +111,12 @@ impl Engine {
         for function in planning::aggregate_functions() {
             ctx.register_udaf(function);
         }
-        Ok(Self { ctx, stores, pool })
+        Ok(Self {
+            ctx,
+            stores,
+            pool,
+            cluster: None,
+        })
     }
 
     /// The DataFusion context, for what reads plans and files beside the
@@ -162,9 +171,14 @@ impl Engine {
         self.ctx.state().create_physical_plan(logical).await
     }
 
-    /// Starts a physical plan on every core, as one stream of batches.
+    /// Starts a physical plan on every core, or the cluster's, as one
+    /// stream of batches; dropping it stops the plan, on the cluster too.
     pub fn execute(&self, plan: &Arc<dyn ExecutionPlan>) -> Result<SendableRecordBatchStream> {
-        execute_stream(Arc::clone(plan), self.ctx.task_ctx())
+        let stream = execute_stream(Arc::clone(plan), self.ctx.task_ctx())?;
+        match &self.cluster {
+            Some(url) => cluster::cancel_when_dropped(plan, stream, url),
+            None => Ok(stream),
+        }
     }
 
     /// Registers every table found directly under `dir`.

@@ -146,6 +146,9 @@ fn tidy(message: &str) -> String {
     if let Some(out_of_memory) = out_of_memory(message) {
         return out_of_memory;
     }
+    if let Some(unreachable) = unreachable_cluster(message) {
+        return unreachable;
+    }
     let mut message = message.replace("datafusion.public.", "");
     while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
         message.drain(..prefix.len());
@@ -157,6 +160,23 @@ fn tidy(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A cluster process that could not be reached, named by its address, as
+/// one line: Ballista reports the connection's error as the Debug print of
+/// `tonic::transport::Error(Transport, ConnectError("tcp connect error",
+/// 127.0.0.1:1, Os { …, message: "Connection refused" }))`.
+fn unreachable_cluster(message: &str) -> Option<String> {
+    let rest = message
+        .split("ConnectError(\"tcp connect error\", ")
+        .nth(1)?;
+    let (address, rest) = rest.split_once(", ")?;
+    let reason = rest
+        .split("message: \"")
+        .nth(1)
+        .and_then(|reason| reason.split('"').next())
+        .unwrap_or("no connection");
+    Some(format!("cannot reach the cluster at {address}: {reason}"))
 }
 
 /// What failed in a cluster's job, without the job's and Ballista's
@@ -535,6 +555,13 @@ mod tests {
             "DataFusion error: Parquet error: Corrupt footer"
         );
         assert_eq!(tidy("Job done"), "Job done");
+        let refused = "tonic::transport::Error(Transport, ConnectError(ConnectError(\"tcp connect \
+            error\", 127.0.0.1:1, Os { code: 111, kind: ConnectionRefused, message: \"Connection \
+            refused\" })))";
+        assert_eq!(
+            tidy(refused),
+            "cannot reach the cluster at 127.0.0.1:1: Connection refused"
+        );
     }
 
     #[test]

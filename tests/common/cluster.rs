@@ -61,7 +61,16 @@ impl Process {
                 Err(_) => break,
             }
         }
-        panic!("no line with {needle:?} on the process's stderr");
+        let seen = self.seen.borrow();
+        let last = &seen[seen.len().saturating_sub(10)..];
+        panic!("no line with {needle:?} on the process's stderr; its last lines: {last:#?}");
+    }
+
+    /// Kills the process outright (SIGKILL), as a crash or the OOM killer
+    /// would, and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
     }
 
     /// Sends SIGTERM and waits for the exit status.
