@@ -61,6 +61,13 @@ pub fn client_state(state: SessionState, url: &str) -> Result<SessionState> {
     // partitioned one spill (`planning::stage_rules`).
     let mut config = config;
     config.options_mut().optimizer.prefer_hash_join = true;
+    // Ballista's static planner turns a partitioned join whose side it
+    // finds small into a broadcast one, and back, after the rules that fit
+    // the plan around each join; morsel's scheduler partitions them all
+    // (`planning::distributed_physical_rules`), and nothing may undo it.
+    config
+        .options_mut()
+        .set("ballista.optimizer.broadcast_join_threshold_bytes", "0")?;
     let planner = SendingPlanner {
         ballista: BallistaQueryPlanner::with_extension(
             scheduler.clone(),

@@ -136,12 +136,13 @@ pub fn distributed_physical_rules(
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     // A build side collected once serves one process's partitions, not a
     // cluster's tasks: ours never choose it there.
-    let mut rules = Vec::with_capacity(defaults.len() + 4);
+    let mut rules = Vec::with_capacity(defaults.len() + 5);
     for rule in rules_around_defaults(defaults, false) {
         if rule.name() == "EnsureRequirements" {
             // After the join sides are chosen, before the repartitions a
             // partitioned join needs are added.
-            rules.push(Arc::new(rules::BroadcastProbeDrivenOnly) as _);
+            rules.push(Arc::new(rules::PartitionedHashJoins) as _);
+            rules.push(Arc::new(rules::RightDrivenNestedLoops) as _);
         }
         rules.push(rule);
     }
@@ -370,7 +371,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len();
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 4);
+        assert_eq!(planned.len(), count + 5);
         assert_eq!(planned[0], "inexact_float_stats");
         let selection = planned.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(planned[selection + 1], "fewer_rows_build");
@@ -378,7 +379,10 @@ mod tests {
             .iter()
             .position(|r| r == "EnsureRequirements")
             .unwrap();
-        assert_eq!(planned[requirements - 1], "broadcast_probe_driven_only");
+        assert_eq!(
+            planned[requirements - 2..requirements],
+            ["partitioned_hash_joins", "right_driven_nested_loops"]
+        );
         assert!(selection < requirements);
         let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(planned[pushdown - 1], "filters_under_renames");

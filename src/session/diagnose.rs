@@ -149,6 +149,11 @@ fn tidy(message: &str) -> String {
     if let Some(unreachable) = unreachable_cluster(message) {
         return unreachable;
     }
+    // A rule that refuses a plan is named before its reason, which is all
+    // a user needs.
+    if let Some((_, refusal)) = message.split_once("This feature is not implemented: ") {
+        return refusal.trim().to_string();
+    }
     let mut message = message.replace("datafusion.public.", "");
     while let Some(prefix) = NOISE.iter().find(|p| message.starts_with(*p)) {
         message.drain(..prefix.len());
@@ -179,12 +184,20 @@ fn unreachable_cluster(message: &str) -> Option<String> {
     Some(format!("cannot reach the cluster at {address}: {reason}"))
 }
 
-/// What failed in a cluster's job, without the job's and Ballista's
-/// wrapping: `Job 038… failed: Job failed due to stage 1 failed: Task
+/// What failed in a cluster's job, or what its scheduler said refusing
+/// one, without the job's, Ballista's and gRPC's wrapping: `Job 038… failed: Job failed due to stage 1 failed: Task
 /// failed due to runtime execution error:
 /// DataFusionError(Shared(External(ArrowError(ArithmeticOverflow("…")))))`
 /// is the quoted text within.
 fn cluster_failure(message: &str) -> Option<&str> {
+    if let Some(status) = message.strip_prefix("Status { code: ") {
+        // The scheduler refused the request: its gRPC status, whose
+        // message is what it said.
+        return status
+            .split_once("message: \"")
+            .and_then(|(_, said)| said.split_once("\", "))
+            .map(|(said, _)| said);
+    }
     let rest = message.strip_prefix("Job ")?.split_once(" failed: ")?.1;
     let Some((_, task)) = rest.split_once("Task failed due to runtime execution error: ") else {
         return Some(rest);
@@ -555,6 +568,12 @@ mod tests {
             "DataFusion error: Parquet error: Corrupt footer"
         );
         assert_eq!(tidy("Job done"), "Job done");
+        let refused = "Status { code: InvalidArgument, message: \"Could not parse plan: Schema \
+            error\", metadata: MetadataMap { headers: {} }, source: None }";
+        assert_eq!(tidy(refused), "Could not parse plan: Schema error");
+        let rule = "Job 1 failed: DataFusion error: a_rule\ncaused by\nThis feature is not \
+            implemented: a FULL JOIN cannot";
+        assert_eq!(tidy(rule), "a FULL JOIN cannot");
         let refused = "tonic::transport::Error(Transport, ConnectError(ConnectError(\"tcp connect \
             error\", 127.0.0.1:1, Os { code: 111, kind: ConnectionRefused, message: \"Connection \
             refused\" })))";

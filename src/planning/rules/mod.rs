@@ -2,7 +2,6 @@
 //! `planning::optimizer_rules` and `planning::physical_rules` say in which
 //! order they run and why.
 
-mod broadcast_probe_driven_only;
 mod cancellable_joins;
 mod canonical_comparisons;
 mod cheap_conjuncts_first;
@@ -18,6 +17,7 @@ mod float_zeros;
 mod in_lists_keep_nulls;
 mod inexact_float_stats;
 mod joined_keys_only;
+mod joins_in_a_cluster;
 mod not_distinct_as_equal;
 mod null_aware_in;
 mod scalar_aggregate_as_window;
@@ -26,7 +26,6 @@ mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
 
-pub use broadcast_probe_driven_only::BroadcastProbeDrivenOnly;
 pub use cancellable_joins::CancellableJoins;
 pub use canonical_comparisons::CanonicalComparisons;
 pub use cheap_conjuncts_first::CheapConjunctsFirst;
@@ -42,6 +41,7 @@ pub use float_zeros::FloatZeros;
 pub use in_lists_keep_nulls::InListsKeepNulls;
 pub use inexact_float_stats::InexactFloatStats;
 pub use joined_keys_only::JoinedKeysOnly;
+pub use joins_in_a_cluster::{PartitionedHashJoins, RightDrivenNestedLoops};
 pub use not_distinct_as_equal::NotDistinctAsEqual;
 pub use null_aware_in::NullAwareIn;
 pub use scalar_aggregate_as_window::ScalarAggregateAsWindow;
