@@ -11,7 +11,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
-use ballista_core::optimizer::with_ballista_optimizer_rules;
 use ballista_core::planner::BallistaQueryPlanner;
 use ballista_core::serde::protobuf::CancelJobParams;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
@@ -26,7 +25,6 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{FunctionRegistry, RecordBatchStream, SendableRecordBatchStream};
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::optimizer::{Analyzer, Optimizer};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
@@ -124,20 +122,24 @@ fn scheduler_endpoint(url: &str) -> Result<String> {
 }
 
 /// The session in which a cluster's scheduler plans each query it is sent,
-/// with the client's settings (`config`): morsel's logical rules (the
-/// client ran them too; the scheduler optimizes again) and Ballista's,
-/// the physical rules of ours whose plans can travel, morsel's functions
-/// and its object stores, listed afresh for every query.
+/// with the client's settings (`config`): no logical rules, the physical
+/// rules of ours whose plans can travel, morsel's functions and its object
+/// stores, listed afresh for every query.
+///
+/// The client has analyzed and optimized the plan with morsel's rules and
+/// Ballista's; optimizing it again broke it. The second pass's common
+/// subexpressions took the names the first pass had given others
+/// (`__common_expr_1`), and a column was read by the wrong one's name: a
+/// self-join compared a double with a string (found by sqlfuzz through a
+/// cluster; with equal types it would have been a wrong answer). Another
+/// plan failed `optimize_projections`' schema check.
 pub fn scheduler_state(config: SessionConfig, stores: &Arc<ObjectStores>) -> Result<SessionState> {
-    // The client chose whether to buffer (a memory limit is the client's);
-    // here the rules only correct, so none of those that buffer are added.
-    let optimizer_rules = planning::optimizer_rules(Optimizer::new().rules, true);
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(node_runtime(stores)?)
         .with_default_features()
-        .with_analyzer_rules(planning::analyzer_rules(Analyzer::new().rules))
-        .with_optimizer_rules(with_ballista_optimizer_rules(&optimizer_rules))
+        .with_analyzer_rules(Vec::new())
+        .with_optimizer_rules(Vec::new())
         .with_physical_optimizer_rules(planning::distributed_physical_rules(
             PhysicalOptimizer::new().rules,
         ))
