@@ -2,7 +2,7 @@
 
 Usage: python3 benches/tpch_race.py DATA_DIR MORSEL [MORSEL ...] [--rounds 3]
                                     [--queries 1-22] [--memory-limit SIZE]
-                                    [--answers DIR]
+                                    [--answers DIR] [--cluster LABEL=URL ...]
 
 Each round runs the queries once in every contestant, one after the other:
 each morsel binary as one `morsel bench tpch --iterations 1 --verify`
@@ -12,7 +12,10 @@ SF 0.01 and 1, or those in `--answers DIR`, e.g. computed by
 over `read_parquet` views of the same files. A noisy machine slows all
 contestants of a round alike; the best of the rounds per query is what the
 table shows, with each morsel's ratio to DuckDB. Name a binary
-`LABEL=PATH` to label its column (e.g. `before=/tmp/morsel-base`).
+`LABEL=PATH` to label its column (e.g. `before=/tmp/morsel-base`), and
+give a labelled one `--cluster LABEL=URL` to run its queries on a cluster
+(`local:2` starts one for the run; its start is not timed, and its peak
+RSS is the client's alone).
 """
 import argparse
 import json
@@ -33,7 +36,9 @@ def main():
     parser.add_argument("--queries", default="1-22")
     parser.add_argument("--memory-limit")
     parser.add_argument("--answers")
+    parser.add_argument("--cluster", action="append", default=[])
     args = parser.parse_args()
+    clusters = dict(c.split("=", 1) for c in args.cluster)
     queries = parse_queries(args.queries)
     contestants = [label_and_path(m) for m in args.morsels]
     best = {label: {} for label, _ in contestants}
@@ -41,7 +46,7 @@ def main():
     peak_rss = {label: 0 for label, _ in contestants}
     for _ in range(args.rounds):
         for label, path in contestants:
-            seconds_by_query, rss = run_morsel(path, args, queries)
+            seconds_by_query, rss = run_morsel(path, args, queries, clusters.get(label))
             peak_rss[label] = max(peak_rss[label], rss)
             for query, seconds in seconds_by_query.items():
                 keep_best(best[label], query, seconds)
@@ -69,13 +74,15 @@ def keep_best(table, query, seconds):
     table[query] = min(seconds, table.get(query, float("inf")))
 
 
-def run_morsel(path, args, queries):
+def run_morsel(path, args, queries, cluster):
     with tempfile.NamedTemporaryFile(suffix=".json") as report:
         command = [path, "bench", "tpch", "--data", args.data, "--iterations", "1",
                    "--verify", *([args.answers] if args.answers else []),
                    "--queries", ",".join(map(str, queries)), "--json", report.name]
         if args.memory_limit:
             command += ["--memory-limit", args.memory_limit]
+        if cluster:
+            command += ["--cluster", cluster]
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(f"{path} failed:\n{run.stdout}{run.stderr}")

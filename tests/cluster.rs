@@ -102,6 +102,46 @@ fn a_local_cluster_answers_as_locally_and_stops_with_its_client() {
 }
 
 #[test]
+fn joins_spill_on_executors_under_a_memory_limit() {
+    // The client's limit is shared among the local cluster's executors, and
+    // each task's join spills there (`planning::stage_rules`); spill files
+    // go to the temporary directory, empty again at the end. `\timing`
+    // reports the job's stages and tasks and the bytes spilled.
+    let temp = tempfile::tempdir().unwrap();
+    let table = temp.path().join("keys.parquet");
+    let table = table.to_str().unwrap();
+    let copy = format!("COPY (SELECT value AS k, value * 7 AS v FROM range(1500000)) TO '{table}'");
+    run_locally(&["-c", &copy]);
+    let query =
+        format!("SELECT count(*), sum(a.v - b.k) FROM '{table}' a JOIN '{table}' b ON a.k = b.k");
+    let script = temp.path().join("join.sql");
+    std::fs::write(&script, format!("\\timing on\n{query};\n")).unwrap();
+    let spill_dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("morsel")
+        .unwrap()
+        .args([
+            "--format",
+            "csv",
+            "--cluster",
+            "local:2",
+            "--memory-limit",
+            "48MB",
+        ])
+        .args(["-f", script.to_str().unwrap()])
+        .env("TMPDIR", spill_dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let expected = run_locally(&["--format", "csv", "-c", &query]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    assert!(stderr.contains("tasks on the cluster"), "{stderr}");
+    assert!(stderr.contains("spilled"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(spill_dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_local_cluster_of_no_executors_is_refused_in_a_line() {
     let (status, _, stderr) = morsel(&["-c", "SELECT 1", "--cluster", "local:0"]);
     assert_eq!(status, 1, "{stderr}");

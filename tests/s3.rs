@@ -20,6 +20,9 @@ use tempfile::TempDir;
 mod proxy;
 use proxy::FaultProxy;
 
+mod common;
+use common::cluster::Cluster;
+
 /// Far above any healthy run; only a hang reaches it.
 const HANG: Duration = Duration::from_secs(180);
 
@@ -602,5 +605,59 @@ fn a_local_cluster_reads_the_bucket_with_its_own_environment() {
         let (code, out, err) = morsel(&args, &s3.env(), home.path());
         assert_eq!(code, 0, "{sql}: {err}");
         assert_eq!(out, locally(sql), "{sql}");
+    }
+}
+
+#[test]
+fn secrets_set_in_sql_reach_a_cluster_and_never_show() {
+    // The cluster's processes have no S3 settings of their own: the
+    // scheduler lists the objects and the executors read them with what
+    // the client's session set, a secret for the bucket and then a change.
+    let s3 = moto();
+    s3.bucket_with_testdata("far-secrets");
+    let cluster = Cluster::start(2);
+    let host = s3.endpoint.trim_start_matches("http://");
+    let events = "SELECT year, count(*) AS n FROM 's3://far-secrets/data/events/' GROUP BY year ORDER BY year";
+    let script = format!(
+        "CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{host}', \
+           USE_SSL false, URL_STYLE 'path', SCOPE 's3://far-secrets');\n\
+         SET s3.region = 'us-east-1';\n\
+         {events};\n\
+         EXPLAIN {events};\n\
+         SHOW ALL;\n\
+         SET s3.max_retries = 2;\n\
+         SELECT count(*) AS n FROM 's3://far-secrets/data/cities.csv';\n",
+        key = s3.key,
+        secret = s3.secret,
+    );
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("far.sql");
+    std::fs::write(&file, script).unwrap();
+    let home = home();
+    let args = [
+        "--format",
+        "csv",
+        "--cluster",
+        &cluster.url,
+        "-f",
+        file.to_str().unwrap(),
+    ];
+    let (code, out, err) = morsel(&args, &[], home.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let local_events =
+        locally("SELECT year, count(*) AS n FROM events GROUP BY year ORDER BY year");
+    assert!(out.starts_with(&local_events), "{out}");
+    assert!(
+        out.ends_with(&locally("SELECT count(*) AS n FROM cities")),
+        "{out}"
+    );
+    let logs = [&cluster.scheduler]
+        .into_iter()
+        .chain(&cluster.executors)
+        .flat_map(|process| process.lines_so_far())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for text in [&out, &err, &logs] {
+        assert!(!text.contains(&s3.secret), "the secret shows in: {text}");
     }
 }

@@ -14,7 +14,7 @@ use super::{faults, log_lines, warn_if_exposed};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::planning;
-use crate::storage::ObjectStores;
+use crate::storage::NodeStores;
 
 /// How an executor is reached and what it may use.
 #[derive(Debug, Clone)]
@@ -93,8 +93,14 @@ fn config(options: &ExecutorOptions, work_dir: &WorkDir) -> Result<ExecutorProce
     }
     // Tasks read with morsel's stores, know its functions by the names the
     // plans carry, and get the rules that could not travel with them.
-    let stores = Arc::new(ObjectStores::new(None));
-    config.override_runtime_producer = Some(Arc::new(move |_| engine::node_runtime(&stores)));
+    let stores = NodeStores::default();
+    config.override_runtime_producer = Some(Arc::new(move |query| {
+        engine::node_runtime(&stores.for_query(query))
+    }));
+    // Each query brings its session's S3 layers; a runtime kept for the
+    // session would keep the first query's.
+    config.session_runtime_cache_capacity = 0;
+    config.override_config_producer = Some(Arc::new(engine::node_config));
     config.override_function_registry = Some(Arc::new(functions()));
     config.override_execution_engine = Some(Arc::new(StagesWithOurRules::new(
         options.memory_limit.is_some(),

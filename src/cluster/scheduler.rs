@@ -15,7 +15,7 @@ use super::{faults, log_lines, stop_signal, warn_if_exposed};
 use crate::catalog::MorselTableCodec;
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::storage::ObjectStores;
+use crate::storage::NodeStores;
 
 /// Where the scheduler listens for clients and executors.
 #[derive(Debug, Clone)]
@@ -59,11 +59,13 @@ pub async fn run(options: &SchedulerOptions) -> Result<()> {
 
 fn config(address: SocketAddr) -> SchedulerConfig {
     let host = address.ip().to_string();
-    // It lists each query's files, so it reads with morsel's stores.
-    let stores = Arc::new(ObjectStores::new(None));
+    // It lists each query's files, so it reads with morsel's stores and
+    // the S3 settings the query brings.
+    let stores = NodeStores::default();
     let mut config = SchedulerConfig::default()
         .with_hostname(host.clone())
         .with_port(address.port())
+        .with_override_config_producer(Arc::new(engine::node_config))
         .with_override_session_builder(Arc::new(move |session| {
             engine::scheduler_state(session, &stores)
         }));

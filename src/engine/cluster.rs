@@ -3,6 +3,7 @@
 //! logical plans ([`client_state`]), and the sessions the cluster's own
 //! processes plan and read with ([`scheduler_state`], [`node_runtime`]).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,8 +13,9 @@ use async_trait::async_trait;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::planner::BallistaQueryPlanner;
-use ballista_core::serde::protobuf::CancelJobParams;
+use ballista_core::serde::protobuf::operator_metric::Metric;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::{CancelJobParams, GetJobMetricsParams};
 use ballista_core::utils::create_grpc_client_endpoint;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -23,19 +25,22 @@ use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::execution::{FunctionRegistry, RecordBatchStream, SendableRecordBatchStream};
+use datafusion::execution::{
+    FunctionRegistry, RecordBatchStream, SendableRecordBatchStream, TaskContext,
+};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::LogicalPlanNode;
 use futures::Stream;
+use tonic::transport::Channel;
 
 use super::fresh_listings;
 use crate::catalog::{self, MorselTableCodec};
 use crate::planning;
-use crate::storage::ObjectStores;
+use crate::storage::{NodeStores, ObjectStores, SessionS3Layers};
 
 /// `state` as a client of the scheduler at `url` (`df://HOST:PORT`).
 pub fn client_state(state: SessionState, url: &str) -> Result<SessionState> {
@@ -133,10 +138,11 @@ fn scheduler_endpoint(url: &str) -> Result<String> {
 /// self-join compared a double with a string (found by sqlfuzz through a
 /// cluster; with equal types it would have been a wrong answer). Another
 /// plan failed `optimize_projections`' schema check.
-pub fn scheduler_state(config: SessionConfig, stores: &Arc<ObjectStores>) -> Result<SessionState> {
+pub fn scheduler_state(config: SessionConfig, stores: &NodeStores) -> Result<SessionState> {
+    let runtime = node_runtime(&stores.for_query(&config))?;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
-        .with_runtime_env(node_runtime(stores)?)
+        .with_runtime_env(runtime)
         .with_default_features()
         .with_analyzer_rules(Vec::new())
         .with_optimizer_rules(Vec::new())
@@ -150,8 +156,16 @@ pub fn scheduler_state(config: SessionConfig, stores: &Arc<ObjectStores>) -> Res
     Ok(state)
 }
 
-/// The runtime of a cluster's process: morsel's object stores (`file://`,
-/// and `s3://` with the credentials of the process's own environment),
+/// The configuration a cluster's process starts each query's from, before
+/// the client's settings are laid on it: Ballista's, knowing the S3 layers
+/// a query may carry.
+pub fn node_config() -> SessionConfig {
+    SessionConfig::new_with_ballista().with_option_extension(SessionS3Layers::default())
+}
+
+/// The runtime of a cluster's process for one query: morsel's object
+/// stores (`file://`, and `s3://` with the process's own environment's
+/// settings and the query's session layers on top, `NodeStores`),
 /// directories listed afresh for every query.
 pub fn node_runtime(stores: &Arc<ObjectStores>) -> Result<Arc<RuntimeEnv>> {
     RuntimeEnvBuilder::new()
@@ -160,15 +174,30 @@ pub fn node_runtime(stores: &Arc<ObjectStores>) -> Result<Arc<RuntimeEnv>> {
         .build_arc()
 }
 
-/// `stream`, the rows of `plan` run on the cluster whose scheduler is at
-/// `url`, cancelling the plan's job on the scheduler if it is dropped
-/// before its end (Ctrl-C, SIGTERM, a failed write): Ballista's client
-/// only stops reading, and the cluster would run on for nobody.
-pub fn cancel_when_dropped(
+/// Starts `plan` on the cluster whose scheduler is at `url`, or here where
+/// the client makes all its rows (`SHOW`, a table function's rows).
+///
+/// A job goes with the session's S3 layers, for the scheduler and the
+/// executors to read with; only a job: a plan run here would print them
+/// (`SHOW ALL`, `information_schema.df_settings`). Its stream cancels the
+/// job on the scheduler if it is dropped before its end (Ctrl-C, SIGTERM,
+/// a failed write): Ballista's client only stops reading, and the cluster
+/// would run on for nobody.
+pub fn execute(
     plan: &Arc<dyn ExecutionPlan>,
-    stream: SendableRecordBatchStream,
+    mut state: SessionState,
+    stores: &ObjectStores,
     url: &str,
 ) -> Result<SendableRecordBatchStream> {
+    if distributed_query(plan).is_none() {
+        return execute_stream(Arc::clone(plan), Arc::new(TaskContext::from(&state)));
+    }
+    state
+        .config_mut()
+        .options_mut()
+        .extensions
+        .insert(stores.layers());
+    let stream = execute_stream(Arc::clone(plan), Arc::new(TaskContext::from(&state)))?;
     Ok(Box::pin(JobStream {
         stream,
         job: Some(RunningJob {
@@ -248,8 +277,10 @@ struct RunningJob {
     scheduler: String,
 }
 
-/// How long a cancel may take; the client is on its way out.
-const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the client waits on the scheduler to connect, and as long
+/// again for an answer, when it asks beside a query's own stream: to
+/// cancel a job (the client may be on its way out) or for its figures.
+const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl RunningJob {
     /// Asks the scheduler to cancel the job, waiting for the answer on a
@@ -265,30 +296,82 @@ impl RunningJob {
                 .enable_all()
                 .build()
                 .ok()?;
-            runtime.block_on(async {
-                let endpoint = create_grpc_client_endpoint(scheduler, None).ok()?;
-                let channel = tokio::time::timeout(CANCEL_TIMEOUT, endpoint.connect())
-                    .await
-                    .ok()?
-                    .ok()?;
-                let params = CancelJobParams { job_id };
-                tokio::time::timeout(
-                    CANCEL_TIMEOUT,
-                    SchedulerGrpcClient::new(channel).cancel_job(params),
-                )
-                .await
-                .ok()?
-                .ok()
-            })
+            runtime.block_on(ask_scheduler(scheduler, |mut client| async move {
+                client.cancel_job(CancelJobParams { job_id }).await
+            }))
         });
         let _ = cancelling.join();
     }
 }
 
+/// What a cluster did for one query, as its scheduler recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFigures {
+    pub stages: usize,
+    pub tasks: usize,
+    /// Bytes the query's operators spilled on the executors.
+    pub spilled: u64,
+}
+
+/// The figures of the finished job of `plan`, run on the cluster at `url`;
+/// `None` if the scheduler does not tell.
+pub async fn job_figures(plan: &Arc<dyn ExecutionPlan>, url: &str) -> Option<JobFigures> {
+    let job_id = job_id(plan)?;
+    let metrics = ask_scheduler(scheduler_endpoint(url).ok()?, |mut client| async move {
+        client.get_job_metrics(GetJobMetricsParams { job_id }).await
+    })
+    .await?;
+    let spilled = metrics
+        .stages
+        .iter()
+        .flat_map(|stage| &stage.operators)
+        .flat_map(|operator| &operator.metrics)
+        .filter_map(|metric| match metric.metric {
+            Some(Metric::SpilledBytes(bytes)) => Some(bytes),
+            _ => None,
+        })
+        .sum();
+    Some(JobFigures {
+        stages: metrics.stages.len(),
+        tasks: metrics
+            .stages
+            .iter()
+            .map(|stage| stage.partitions as usize)
+            .sum(),
+        spilled,
+    })
+}
+
+/// One question to the scheduler at `endpoint`, `None` if it cannot be
+/// reached or does not answer within [`ASK_TIMEOUT`].
+async fn ask_scheduler<T, F, Fut>(endpoint: String, ask: F) -> Option<T>
+where
+    F: FnOnce(SchedulerGrpcClient<Channel>) -> Fut,
+    Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+{
+    let endpoint = create_grpc_client_endpoint(endpoint, None).ok()?;
+    let channel = tokio::time::timeout(ASK_TIMEOUT, endpoint.connect())
+        .await
+        .ok()?
+        .ok()?;
+    let answer = tokio::time::timeout(ASK_TIMEOUT, ask(SchedulerGrpcClient::new(channel)))
+        .await
+        .ok()?
+        .ok()?;
+    Some(answer.into_inner())
+}
+
 /// The id of the cluster's job in `plan`, once the scheduler has taken it.
 fn job_id(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
+    distributed_query(plan)?.job_id().map(|id| id.to_string())
+}
+
+/// The part of `plan` that the cluster runs, if any.
+fn distributed_query(
+    plan: &Arc<dyn ExecutionPlan>,
+) -> Option<&DistributedQueryExec<LogicalPlanNode>> {
     if let Some(distributed) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>() {
-        return distributed.job_id().map(|id| id.to_string());
+        return Some(distributed);
     }
-    plan.children().into_iter().find_map(job_id)
+    plan.children().into_iter().find_map(distributed_query)
 }

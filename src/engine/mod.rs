@@ -12,7 +12,7 @@
 mod cluster;
 pub mod memory;
 
-pub use cluster::{node_runtime, scheduler_state};
+pub use cluster::{JobFigures, node_config, node_runtime, scheduler_state};
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -174,11 +174,16 @@ impl Engine {
     /// Starts a physical plan on every core, or the cluster's, as one
     /// stream of batches; dropping it stops the plan, on the cluster too.
     pub fn execute(&self, plan: &Arc<dyn ExecutionPlan>) -> Result<SendableRecordBatchStream> {
-        let stream = execute_stream(Arc::clone(plan), self.ctx.task_ctx())?;
         match &self.cluster {
-            Some(url) => cluster::cancel_when_dropped(plan, stream, url),
-            None => Ok(stream),
+            Some(url) => cluster::execute(plan, self.ctx.state(), &self.stores, url),
+            None => execute_stream(Arc::clone(plan), self.ctx.task_ctx()),
         }
+    }
+
+    /// What the cluster did for `plan`, once it has run there; `None` for
+    /// a plan run here.
+    pub async fn job_figures(&self, plan: &Arc<dyn ExecutionPlan>) -> Option<JobFigures> {
+        cluster::job_figures(plan, self.cluster.as_ref()?).await
     }
 
     /// Registers every table found directly under `dir`.

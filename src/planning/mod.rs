@@ -136,7 +136,7 @@ pub fn distributed_physical_rules(
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     // A build side collected once serves one process's partitions, not a
     // cluster's tasks: ours never choose it there.
-    let mut rules = Vec::with_capacity(defaults.len() + 5);
+    let mut rules = Vec::with_capacity(defaults.len() + 6);
     for rule in rules_around_defaults(defaults, false) {
         if rule.name() == "EnsureRequirements" {
             // After the join sides are chosen, before the repartitions a
@@ -146,6 +146,9 @@ pub fn distributed_physical_rules(
         }
         rules.push(rule);
     }
+    // Last, so that no rule brings back a leaf whose tasks would report
+    // fewer metrics than their siblings and leave the stage unfinished.
+    rules.push(Arc::new(rules::MeasuredEmptyLeaves) as _);
     rules
 }
 
@@ -371,7 +374,8 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len();
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 5);
+        assert_eq!(planned.len(), count + 6);
+        assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(planned[0], "inexact_float_stats");
         let selection = planned.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(planned[selection + 1], "fewer_rows_build");

@@ -37,7 +37,7 @@ use datafusion::sql::parser::Statement;
 use futures::{FutureExt, StreamExt};
 
 use crate::catalog;
-use crate::engine::{self, Engine};
+use crate::engine::{self, Engine, JobFigures};
 use crate::error::{Error, Result};
 use crate::storage::{IoCounts, human_bytes};
 
@@ -82,12 +82,23 @@ pub struct Summary {
     pub peak_memory: usize,
     /// Bytes its operators wrote to spill files.
     pub spilled: usize,
+    /// The stages and tasks a cluster ran it in.
+    pub job: Option<JobFigures>,
 }
 
 /// `3 rows in 0.084 s (7 requests, 12.3 KiB read; peak memory 85.2 MiB, spilled 1.2 GiB)`
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut details = Vec::new();
+        if let Some(job) = self.job {
+            details.push(format!(
+                "{} stage{}, {} task{} on the cluster",
+                job.stages,
+                if job.stages == 1 { "" } else { "s" },
+                job.tasks,
+                if job.tasks == 1 { "" } else { "s" }
+            ));
+        }
         if self.io.requests > 0 {
             details.push(self.io.to_string());
         }
@@ -236,6 +247,7 @@ impl Session {
                 io: IoCounts::default(),
                 peak_memory: 0,
                 spilled: 0,
+                job: None,
             });
         }
         let (statement, staged) = match statement {
@@ -272,12 +284,16 @@ impl Session {
         if let Some(staged) = staged {
             staged.commit().await?;
         }
+        let elapsed = started.elapsed();
+        let job = self.engine.job_figures(&physical).await;
+        let spilled_on_cluster = job.map_or(0, |job| job.spilled as usize);
         Ok(Summary {
             rows,
-            elapsed: started.elapsed(),
+            elapsed,
             io: self.engine.io_counts().since(io_before),
             peak_memory: self.engine.peak_memory(),
-            spilled: spilled_bytes(&physical),
+            spilled: spilled_bytes(&physical) + spilled_on_cluster,
+            job,
         })
     }
 

@@ -12,10 +12,12 @@ mod errors;
 mod profile;
 mod s3;
 pub mod settings;
+mod travel;
 
 pub use counting::{IoCounts, IoStats, human_bytes};
 pub use errors::{remote_error_message, store_error_message};
 pub use settings::{S3Key, S3Settings};
+pub use travel::{NodeStores, SessionS3Layers};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,6 +60,22 @@ impl ObjectStores {
             profile,
             stats,
         }
+    }
+
+    /// The stores of a cluster's process for a query whose session set
+    /// `layers`: no profile chosen on its command line, the rest as the
+    /// client's.
+    fn with_layers(layers: &SessionS3Layers) -> Self {
+        let stores = Self::new(None);
+        let (session, scoped) = layers.split();
+        *stores.session.write() = session;
+        *stores.scoped.write() = scoped;
+        stores
+    }
+
+    /// The session's own S3 layers, to send with a query to a cluster.
+    pub fn layers(&self) -> SessionS3Layers {
+        SessionS3Layers::new(&self.session.read(), self.scoped.read().iter())
     }
 
     pub fn stats(&self) -> IoCounts {

@@ -158,6 +158,11 @@ impl S3Settings {
         self.0.is_empty()
     }
 
+    /// Each setting and its value, secrets included.
+    pub fn iter(&self) -> impl Iterator<Item = (S3Key, &str)> {
+        self.0.iter().map(|(key, value)| (*key, value.as_str()))
+    }
+
     /// Sets a value after checking it.
     pub fn set(&mut self, key: S3Key, value: &str) -> Result<()> {
         key.validate(value)?;

@@ -21,8 +21,15 @@ pub struct Process {
 
 impl Process {
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::cargo_bin("morsel")
-            .expect("binary built")
+        let mut command = Command::cargo_bin("morsel").expect("binary built");
+        // S3 settings reach the cluster with each query, or from what a
+        // test gives it; never from the developer's environment.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("AWS_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -64,6 +71,13 @@ impl Process {
         let seen = self.seen.borrow();
         let last = &seen[seen.len().saturating_sub(10)..];
         panic!("no line with {needle:?} on the process's stderr; its last lines: {last:#?}");
+    }
+
+    /// Every line of stderr the process has written so far.
+    pub fn lines_so_far(&self) -> Vec<String> {
+        let mut seen = self.seen.borrow_mut();
+        seen.extend(self.stderr.try_iter());
+        seen.clone()
     }
 
     /// Kills the process outright (SIGKILL), as a crash or the OOM killer
