@@ -151,6 +151,7 @@ pub struct Session {
 
 struct Run {
     plan: Arc<dyn ExecutionPlan>,
+    logical: LogicalPlan,
     progress: progress::Progress,
     io_start: IoCounts,
 }
@@ -278,6 +279,7 @@ impl Session {
         *self.last.lock() = Some(Run {
             progress: progress::Progress::of(&physical),
             plan: Arc::clone(&physical),
+            logical: logical.clone(),
             io_start: io_before,
         });
         let rows = self.stream_into(&physical, &logical, sink).await?;
@@ -311,6 +313,12 @@ impl Session {
     /// The plan of the statement that ran last, with the figures of its run.
     pub fn last_plan(&self) -> Option<Arc<dyn ExecutionPlan>> {
         self.last.lock().as_ref().map(|run| Arc::clone(&run.plan))
+    }
+
+    /// The logical plan of the statement that ran last, as planned from
+    /// its SQL, before optimization.
+    pub fn last_logical_plan(&self) -> Option<LogicalPlan> {
+        self.last.lock().as_ref().map(|run| run.logical.clone())
     }
 
     /// How far the running statement has come.
