@@ -29,10 +29,14 @@ fi
 # the tests (a separate `cargo build` would resolve features differently and
 # compile DataFusion a second time).
 cargo test --all-targets
+# The fuzzers and the soak below as programs: `cargo test --all-targets`
+# builds examples only as test harnesses, so a build directory that had
+# never built them had none to run. Seconds: nothing but them is compiled.
+cargo build --examples
 
 # Differential fuzzing, a fixed-seed slice: random queries over random
 # tables against DuckDB, ternary-logic partitioning and an 8 MB memory
-# limit (examples/sqlfuzz, docs/reliability.md). `cargo test` built it.
+# limit (examples/sqlfuzz, docs/reliability.md).
 "$CARGO_TARGET_DIR/debug/examples/sqlfuzz" --queries 3000 --seed 8
 
 # Input fuzzing, a fixed-seed slice: mutated Parquet and CSV files, hive
