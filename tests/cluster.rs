@@ -142,6 +142,33 @@ fn joins_spill_on_executors_under_a_memory_limit() {
 }
 
 #[test]
+fn the_plan_picture_of_a_cluster_run_shows_its_stages_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("plan.dot");
+    let query = "SELECT kind, count(*) FROM events GROUP BY kind";
+    let args = [
+        "testdata/data",
+        "--cluster",
+        "local:2",
+        "-c",
+        query,
+        "--plan",
+    ];
+    let (status, _, stderr) = morsel(&[&args[..], &[picture.to_str().unwrap()]].concat());
+    assert_eq!(status, 0, "{stderr}");
+    let dot = std::fs::read_to_string(&picture).unwrap();
+    // The stages, a later one reading the first's shuffle, and the scan's
+    // rows as the executors counted them (events has 60).
+    for text in [
+        "ShuffleReaderExec (stage ",
+        "DataSourceExec (stage 1)",
+        "60 rows",
+    ] {
+        assert!(dot.contains(text), "{text} missing from {dot}");
+    }
+}
+
+#[test]
 fn a_local_cluster_of_no_executors_is_refused_in_a_line() {
     let (status, _, stderr) = morsel(&["-c", "SELECT 1", "--cluster", "local:0"]);
     assert_eq!(status, 1, "{stderr}");

@@ -144,7 +144,7 @@ impl<'s> Runner<'s> {
             self.session.physical_plan(sql).await?
         };
         match file {
-            Some(path) => write_plan_graph(&plan, analyze, &path),
+            Some(path) => self.write_plan_graph(&plan, analyze, &path),
             None => {
                 let text = if analyze {
                     DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
@@ -163,7 +163,26 @@ impl<'s> Runner<'s> {
             .session
             .last_plan()
             .ok_or_else(|| Error::Usage("--plan: no query ran, so there is no plan".into()))?;
-        write_plan_graph(&plan, true, path)
+        self.write_plan_graph(&plan, true, path)
+    }
+
+    /// The graph of `plan` written to `path`; after a run on a cluster, the
+    /// stages the cluster ran, with their figures, instead of the client's
+    /// one operator that received the rows.
+    fn write_plan_graph(
+        &self,
+        plan: &Arc<dyn ExecutionPlan>,
+        analyzed: bool,
+        path: &Path,
+    ) -> Result<()> {
+        let format = GraphFormat::from_path(path)?;
+        let graph = match self.session.last_job().filter(|_| analyzed) {
+            Some(job) => PlanGraph::from_job(&job),
+            None => PlanGraph::from_plan(plan, analyzed),
+        };
+        std::fs::write(path, graph.render(format)?).map_err(|source| Error::file(path, source))?;
+        eprintln!("plan written to {}", path.display());
+        Ok(())
     }
 
     /// How results print: to fit `width`, and capped at `max_rows` when
@@ -397,14 +416,6 @@ async fn run_cancellable(
         () = statement.terminated() => Err(Error::Terminated),
     };
     statement.finish(result)
-}
-
-fn write_plan_graph(plan: &Arc<dyn ExecutionPlan>, analyzed: bool, path: &Path) -> Result<()> {
-    let format = GraphFormat::from_path(path)?;
-    let text = PlanGraph::from_plan(plan, analyzed).render(format)?;
-    std::fs::write(path, text).map_err(|source| Error::file(path, source))?;
-    eprintln!("plan written to {}", path.display());
-    Ok(())
 }
 
 /// A sink that drops the rows: `\explain analyze` wants the run, not its result.

@@ -109,12 +109,18 @@ fn config(options: &ExecutorOptions, work_dir: &WorkDir) -> Result<ExecutorProce
     Ok(config)
 }
 
-/// DataFusion's functions with morsel's in the place of those they replace.
+/// DataFusion's functions with morsel's in the place of those they replace,
+/// and those the scheduler's plans call by name.
 fn functions() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
     for function in planning::aggregate_functions() {
         registry
             .aggregate_functions
+            .insert(function.name().to_string(), Arc::new(function));
+    }
+    for function in planning::travelling_functions() {
+        registry
+            .scalar_functions
             .insert(function.name().to_string(), Arc::new(function));
     }
     registry

@@ -13,9 +13,10 @@ use async_trait::async_trait;
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::planner::BallistaQueryPlanner;
-use ballista_core::serde::protobuf::operator_metric::Metric;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
-use ballista_core::serde::protobuf::{CancelJobParams, GetJobMetricsParams};
+use ballista_core::serde::protobuf::{
+    CancelJobParams, GetJobMetricsParams, OperatorMetricsSet, OperatorWithMetrics,
+};
 use ballista_core::utils::create_grpc_client_endpoint;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,6 +31,7 @@ use datafusion::execution::{
 };
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
@@ -152,6 +154,9 @@ pub fn scheduler_state(config: SessionConfig, stores: &NodeStores) -> Result<Ses
         .build();
     for function in planning::aggregate_functions() {
         state.register_udaf(Arc::new(function))?;
+    }
+    for function in planning::travelling_functions() {
+        state.register_udf(Arc::new(function))?;
     }
     Ok(state)
 }
@@ -304,42 +309,91 @@ impl RunningJob {
     }
 }
 
-/// What a cluster did for one query, as its scheduler recorded it.
+/// A finished job as its scheduler recorded it: its stages by id.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub stages: Vec<JobStage>,
+}
+
+/// One stage of a job: its operators root first, with the figures its
+/// tasks reported.
+#[derive(Debug, Clone)]
+pub struct JobStage {
+    pub id: usize,
+    pub tasks: usize,
+    pub operators: Vec<StageOperator>,
+}
+
+/// One operator of a stage, `depth` levels below the stage's root.
+#[derive(Debug, Clone)]
+pub struct StageOperator {
+    pub depth: usize,
+    pub name: String,
+    /// The operator as a plan prints it on one line.
+    pub description: String,
+    /// Its figures summed over the stage's tasks; `None` if it keeps none.
+    pub metrics: Option<MetricsSet>,
+}
+
+/// What a cluster did for one query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobFigures {
     pub stages: usize,
     pub tasks: usize,
     /// Bytes the query's operators spilled on the executors.
-    pub spilled: u64,
+    pub spilled: usize,
 }
 
-/// The figures of the finished job of `plan`, run on the cluster at `url`;
-/// `None` if the scheduler does not tell.
-pub async fn job_figures(plan: &Arc<dyn ExecutionPlan>, url: &str) -> Option<JobFigures> {
+impl Job {
+    pub fn figures(&self) -> JobFigures {
+        let operators = self.stages.iter().flat_map(|stage| &stage.operators);
+        JobFigures {
+            stages: self.stages.len(),
+            tasks: self.stages.iter().map(|stage| stage.tasks).sum(),
+            spilled: operators
+                .filter_map(|operator| operator.metrics.as_ref()?.spilled_bytes())
+                .sum(),
+        }
+    }
+}
+
+/// The finished job of `plan`, run on the cluster at `url`; `None` if the
+/// scheduler does not tell.
+pub async fn finished_job(plan: &Arc<dyn ExecutionPlan>, url: &str) -> Option<Job> {
     let job_id = job_id(plan)?;
-    let metrics = ask_scheduler(scheduler_endpoint(url).ok()?, |mut client| async move {
+    let recorded = ask_scheduler(scheduler_endpoint(url).ok()?, |mut client| async move {
         client.get_job_metrics(GetJobMetricsParams { job_id }).await
     })
     .await?;
-    let spilled = metrics
+    let stages = recorded
         .stages
-        .iter()
-        .flat_map(|stage| &stage.operators)
-        .flat_map(|operator| &operator.metrics)
-        .filter_map(|metric| match metric.metric {
-            Some(Metric::SpilledBytes(bytes)) => Some(bytes),
-            _ => None,
+        .into_iter()
+        .map(|stage| JobStage {
+            id: stage.stage_id as usize,
+            tasks: stage.partitions as usize,
+            operators: stage.operators.into_iter().map(stage_operator).collect(),
         })
-        .sum();
-    Some(JobFigures {
-        stages: metrics.stages.len(),
-        tasks: metrics
-            .stages
-            .iter()
-            .map(|stage| stage.partitions as usize)
-            .sum(),
-        spilled,
-    })
+        .collect();
+    Some(Job { stages })
+}
+
+fn stage_operator(operator: OperatorWithMetrics) -> StageOperator {
+    let metrics = (!operator.metrics.is_empty())
+        .then(|| {
+            OperatorMetricsSet {
+                metrics: operator.metrics,
+            }
+            .try_into()
+            .ok()
+        })
+        .flatten()
+        .map(|metrics: MetricsSet| metrics.aggregate_by_name());
+    StageOperator {
+        depth: operator.depth as usize,
+        name: operator.operator_type,
+        description: operator.operator_desc,
+        metrics,
+    }
 }
 
 /// One question to the scheduler at `endpoint`, `None` if it cannot be

@@ -12,7 +12,9 @@
 mod cluster;
 pub mod memory;
 
-pub use cluster::{JobFigures, node_config, node_runtime, scheduler_state};
+pub use cluster::{
+    Job, JobFigures, JobStage, StageOperator, node_config, node_runtime, scheduler_state,
+};
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -182,8 +184,8 @@ impl Engine {
 
     /// What the cluster did for `plan`, once it has run there; `None` for
     /// a plan run here.
-    pub async fn job_figures(&self, plan: &Arc<dyn ExecutionPlan>) -> Option<JobFigures> {
-        cluster::job_figures(plan, self.cluster.as_ref()?).await
+    pub async fn finished_job(&self, plan: &Arc<dyn ExecutionPlan>) -> Option<Job> {
+        cluster::finished_job(plan, self.cluster.as_ref()?).await
     }
 
     /// Registers every table found directly under `dir`.

@@ -7,6 +7,7 @@
 //! is rendered from it by `layout-rs` (no graphviz binary needed), and the
 //! HTML page wraps the SVG with a table of the same figures.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use layout::gv::{DotParser, GraphBuilder};
 
 use super::group_digits;
 use crate::error::{Error, Result};
+use crate::session::{Job, StageOperator};
 use crate::storage::human_bytes;
 
 /// The figures of one operator.
@@ -77,6 +79,52 @@ impl PlanGraph {
         Self {
             operators,
             analyzed,
+        }
+    }
+
+    /// The plan a cluster ran, from its scheduler's record: each stage's
+    /// operators, named with their stage, and each shuffle reader reading
+    /// from the stage it names. The last stage, whose output is the
+    /// result, comes first.
+    pub fn from_job(job: &Job) -> Self {
+        let mut operators: Vec<Operator> = Vec::new();
+        let mut stage_roots = HashMap::new();
+        let mut readers = Vec::new();
+        for stage in job.stages.iter().rev() {
+            // The operators above the one being added, by depth.
+            let mut above: Vec<usize> = Vec::new();
+            for operator in &stage.operators {
+                let id = operators.len();
+                above.truncate(operator.depth);
+                match above.last() {
+                    Some(&parent) => operators[parent].inputs.push(id),
+                    None => {
+                        stage_roots.insert(stage.id, id);
+                    }
+                }
+                above.push(id);
+                let mut measured = Operator::measured(
+                    id,
+                    &operator.name,
+                    &operator.description,
+                    stage.tasks,
+                    operator.metrics.as_ref(),
+                );
+                measured.name = format!("{} (stage {})", operator.name, stage.id);
+                operators.push(measured);
+                if let Some(upstream) = upstream_stage(operator) {
+                    readers.push((id, upstream));
+                }
+            }
+        }
+        for (reader, upstream) in readers {
+            if let Some(&root) = stage_roots.get(&upstream) {
+                operators[reader].inputs.push(root);
+            }
+        }
+        Self {
+            operators,
+            analyzed: true,
         }
     }
 
@@ -183,29 +231,56 @@ impl PlanGraph {
     }
 }
 
+impl Operator {
+    /// Operator `id` named `name`, described by a plan's one line of it,
+    /// with the figures of `metrics` (summed over partitions).
+    fn measured(
+        id: usize,
+        name: &str,
+        line: &str,
+        partitions: usize,
+        metrics: Option<&MetricsSet>,
+    ) -> Self {
+        let detail = line
+            .trim()
+            .strip_prefix(name)
+            .unwrap_or(line)
+            .trim_start_matches(':')
+            .trim()
+            .to_string();
+        Operator {
+            id,
+            inputs: Vec::new(),
+            name: name.to_string(),
+            detail,
+            partitions,
+            rows: metrics.and_then(|m| m.output_rows()),
+            compute_nanos: metrics.and_then(compute_time),
+            peak_memory: metrics.and_then(peak_memory),
+            spilled_bytes: metrics.and_then(|m| m.spilled_bytes()),
+            spill_files: metrics.and_then(|m| m.spill_count()),
+        }
+    }
+}
+
+/// The stage whose output a cluster's shuffle reader reads, from its line
+/// (`ShuffleReaderExec: upstream_stage: 2, …`).
+fn upstream_stage(operator: &StageOperator) -> Option<usize> {
+    let after = operator.description.split("upstream_stage: ").nth(1)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 fn collect(plan: &Arc<dyn ExecutionPlan>, operators: &mut Vec<Operator>) -> usize {
     let id = operators.len();
     let metrics = plan.metrics().map(|m| m.aggregate_by_name());
-    let detail = displayable(plan.as_ref()).one_line().to_string();
-    let detail = detail
-        .trim()
-        .strip_prefix(plan.name())
-        .unwrap_or(&detail)
-        .trim_start_matches(':')
-        .trim()
-        .to_string();
-    operators.push(Operator {
+    operators.push(Operator::measured(
         id,
-        inputs: Vec::new(),
-        name: plan.name().to_string(),
-        detail,
-        partitions: plan.properties().output_partitioning().partition_count(),
-        rows: metrics.as_ref().and_then(|m| m.output_rows()),
-        compute_nanos: metrics.as_ref().and_then(compute_time),
-        peak_memory: metrics.as_ref().and_then(peak_memory),
-        spilled_bytes: metrics.as_ref().and_then(|m| m.spilled_bytes()),
-        spill_files: metrics.as_ref().and_then(|m| m.spill_count()),
-    });
+        plan.name(),
+        &displayable(plan.as_ref()).one_line().to_string(),
+        plan.properties().output_partitioning().partition_count(),
+        metrics.as_ref(),
+    ));
     for child in plan.children() {
         let child_id = collect(child, operators);
         operators[id].inputs.push(child_id);
@@ -355,5 +430,77 @@ mod tests {
         ] {
             assert!(svg.contains(text), "{text} missing from {svg}");
         }
+    }
+
+    fn stage_operator(depth: usize, line: &str, rows: Option<usize>) -> StageOperator {
+        use datafusion::physical_plan::metrics::{Count, Metric, MetricValue};
+        let metrics = rows.map(|rows| {
+            let count = Count::new();
+            count.add(rows);
+            let mut set = MetricsSet::new();
+            set.push(Arc::new(Metric::new(MetricValue::OutputRows(count), None)));
+            set
+        });
+        StageOperator {
+            depth,
+            name: line.split(':').next().unwrap().to_string(),
+            description: line.to_string(),
+            metrics,
+        }
+    }
+
+    #[test]
+    fn a_jobs_stages_join_where_a_shuffle_reads_another() {
+        use crate::session::JobStage;
+        let job = Job {
+            stages: vec![
+                JobStage {
+                    id: 1,
+                    tasks: 3,
+                    operators: vec![
+                        stage_operator(0, "ShuffleWriterExec: partitioning: Hash([k@0], 2)", None),
+                        stage_operator(1, "DataSourceExec: file_groups={3 groups}", Some(70)),
+                    ],
+                },
+                JobStage {
+                    id: 2,
+                    tasks: 2,
+                    operators: vec![
+                        stage_operator(0, "ShuffleWriterExec: partitioning: None", None),
+                        stage_operator(1, "AggregateExec: mode=FinalPartitioned", Some(4)),
+                        stage_operator(
+                            2,
+                            "ShuffleReaderExec: upstream_stage: 1, partitioning: Hash([k@0], 2)",
+                            Some(70),
+                        ),
+                    ],
+                },
+            ],
+        };
+        let graph = PlanGraph::from_job(&job);
+        let names: Vec<&str> = graph.operators.iter().map(|op| op.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ShuffleWriterExec (stage 2)",
+                "AggregateExec (stage 2)",
+                "ShuffleReaderExec (stage 2)",
+                "ShuffleWriterExec (stage 1)",
+                "DataSourceExec (stage 1)",
+            ]
+        );
+        let inputs: Vec<&[usize]> = graph
+            .operators
+            .iter()
+            .map(|op| op.inputs.as_slice())
+            .collect();
+        assert_eq!(inputs, [&[1][..], &[2], &[3], &[4], &[]]);
+        assert_eq!(
+            graph.operators[2].detail,
+            "upstream_stage: 1, partitioning: Hash([k@0], 2)"
+        );
+        assert_eq!(graph.operators[4].rows, Some(70));
+        assert_eq!(graph.operators[4].partitions, 3);
+        assert!(graph.svg().unwrap().contains("DataSourceExec (stage 1)"));
     }
 }

@@ -16,7 +16,7 @@ pub mod rules;
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::logical_expr::AggregateUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::optimizer::{AnalyzerRule, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
@@ -134,9 +134,13 @@ pub fn physical_rules(
 pub fn distributed_physical_rules(
     defaults: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    // First, as locally, before projections move into scans: the executors'
+    // own `checked_arithmetic` does not reach into a scan.
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+        Vec::with_capacity(defaults.len() + 7);
+    rules.push(Arc::new(rules::CheckedArithmeticThatTravels));
     // A build side collected once serves one process's partitions, not a
     // cluster's tasks: ours never choose it there.
-    let mut rules = Vec::with_capacity(defaults.len() + 6);
     for rule in rules_around_defaults(defaults, false) {
         if rule.name() == "EnsureRequirements" {
             // After the join sides are chosen, before the repartitions a
@@ -218,6 +222,12 @@ fn spilling_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + S
 /// Aggregate functions that take the place of DataFusion's of the same name.
 pub fn aggregate_functions() -> Vec<AggregateUDF> {
     vec![AggregateUDF::from(operators::CheckedSum::default())]
+}
+
+/// Functions that the plans a cluster's scheduler makes call by name, for
+/// its executors to know.
+pub fn travelling_functions() -> Vec<ScalarUDF> {
+    operators::CheckedIntegerArithmetic::all()
 }
 
 /// The settings our rules need from the rest of the planner under a memory
@@ -374,9 +384,12 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len();
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 6);
+        assert_eq!(planned.len(), count + 7);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
-        assert_eq!(planned[0], "inexact_float_stats");
+        assert_eq!(
+            planned[..2],
+            ["checked_arithmetic_that_travels", "inexact_float_stats"]
+        );
         let selection = planned.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(planned[selection + 1], "fewer_rows_build");
         let requirements = planned

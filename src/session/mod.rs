@@ -38,6 +38,7 @@ use futures::{FutureExt, StreamExt};
 
 use crate::catalog;
 use crate::engine::{self, Engine, JobFigures};
+pub use crate::engine::{Job, JobStage, StageOperator};
 use crate::error::{Error, Result};
 use crate::storage::{IoCounts, human_bytes};
 
@@ -152,6 +153,8 @@ pub struct Session {
 struct Run {
     plan: Arc<dyn ExecutionPlan>,
     logical: LogicalPlan,
+    /// What the cluster did, once a statement it ran has ended.
+    job: Option<Job>,
     progress: progress::Progress,
     io_start: IoCounts,
 }
@@ -280,6 +283,7 @@ impl Session {
             progress: progress::Progress::of(&physical),
             plan: Arc::clone(&physical),
             logical: logical.clone(),
+            job: None,
             io_start: io_before,
         });
         let rows = self.stream_into(&physical, &logical, sink).await?;
@@ -287,15 +291,18 @@ impl Session {
             staged.commit().await?;
         }
         let elapsed = started.elapsed();
-        let job = self.engine.job_figures(&physical).await;
-        let spilled_on_cluster = job.map_or(0, |job| job.spilled as usize);
+        let job = self.engine.finished_job(&physical).await;
+        let figures = job.as_ref().map(Job::figures);
+        if let Some(run) = self.last.lock().as_mut() {
+            run.job = job;
+        }
         Ok(Summary {
             rows,
             elapsed,
             io: self.engine.io_counts().since(io_before),
             peak_memory: self.engine.peak_memory(),
-            spilled: spilled_bytes(&physical) + spilled_on_cluster,
-            job,
+            spilled: spilled_bytes(&physical) + figures.map_or(0, |job| job.spilled),
+            job: figures,
         })
     }
 
@@ -319,6 +326,12 @@ impl Session {
     /// its SQL, before optimization.
     pub fn last_logical_plan(&self) -> Option<LogicalPlan> {
         self.last.lock().as_ref().map(|run| run.logical.clone())
+    }
+
+    /// The cluster's stages of the statement that ran last, if a cluster
+    /// ran it: the distributed plan, with the figures of its run.
+    pub fn last_job(&self) -> Option<Job> {
+        self.last.lock().as_ref()?.job.clone()
     }
 
     /// How far the running statement has come.

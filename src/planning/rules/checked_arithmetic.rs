@@ -13,6 +13,15 @@
 //!
 //! Decimal arithmetic, which arrow always checks, it gives to
 //! [`DecimalArithmeticExpr`], which checks only what could overflow.
+//!
+//! A plan that travels to other processes loses the switch: DataFusion 55
+//! sends the operator without it. [`CheckedArithmeticThatTravels`], the
+//! first rule of a cluster's scheduler, makes integer arithmetic a call of
+//! [`CheckedIntegerArithmetic`] instead, which travels by its name and
+//! which the executors know. Without it, a projection that the scheduler
+//! moved into a scan, beyond the executors' own rules, wrapped: `SELECT v +
+//! 1` of the largest BIGINT in a file answered the smallest (sqllogictest's
+//! cluster pass). Decimals, which arrow checks anyway, and floats it leaves.
 
 use std::sync::Arc;
 
@@ -20,16 +29,16 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
-use datafusion::logical_expr::Operator;
-use datafusion::physical_expr::PhysicalExpr;
+use datafusion::logical_expr::{Operator, ScalarUDF};
 use datafusion::physical_expr::expressions::BinaryExpr;
+use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::{AggregateExec, PhysicalGroupBy};
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 
-use crate::planning::operators::DecimalArithmeticExpr;
+use crate::planning::operators::{CheckedIntegerArithmetic, DecimalArithmeticExpr};
 
 /// Makes `+`, `-` and `*` in projections, filters and aggregates fail on
 /// overflow.
@@ -42,7 +51,7 @@ impl PhysicalOptimizerRule for CheckedArithmetic {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(checked_node)
+        plan.transform_up(|node| checked_node(node, &Checking::Switch))
             .map(|transformed| transformed.data)
     }
 
@@ -55,12 +64,51 @@ impl PhysicalOptimizerRule for CheckedArithmetic {
     }
 }
 
-fn checked_node(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
+/// Makes `+`, `-` and `*` of integers in projections, filters and
+/// aggregates calls of functions that fail on overflow, for a plan that
+/// travels.
+#[derive(Debug, Default)]
+pub struct CheckedArithmeticThatTravels;
+
+impl PhysicalOptimizerRule for CheckedArithmeticThatTravels {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let how = Checking::ByName(Arc::new(config.clone()));
+        plan.transform_up(|node| checked_node(node, &how))
+            .map(|transformed| transformed.data)
+    }
+
+    fn name(&self) -> &str {
+        "checked_arithmetic_that_travels"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// How an operator is made to fail on overflow.
+enum Checking {
+    /// DataFusion's switch, for a plan that runs where it is planned.
+    Switch,
+    /// A call of [`CheckedIntegerArithmetic`], for integers in a plan that
+    /// travels; the configuration its calls are made with.
+    ByName(Arc<ConfigOptions>),
+}
+
+fn checked_node(
+    node: Arc<dyn ExecutionPlan>,
+    how: &Checking,
+) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
     if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
-        return Ok(checked_projection(projection)?.map_or(Transformed::no(node), Transformed::yes));
+        let checked = checked_projection(projection, how)?;
+        return Ok(checked.map_or(Transformed::no(node), Transformed::yes));
     }
     if let Some(filter) = node.downcast_ref::<FilterExec>() {
-        let predicate = checked(filter.predicate(), &filter.input().schema())?;
+        let predicate = checked(filter.predicate(), &filter.input().schema(), how)?;
         if !predicate.transformed {
             return Ok(Transformed::no(node));
         }
@@ -70,18 +118,22 @@ fn checked_node(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Exec
         return Ok(Transformed::yes(Arc::new(filter)));
     }
     if let Some(aggregate) = node.downcast_ref::<AggregateExec>() {
-        return Ok(checked_aggregate(aggregate)?.map_or(Transformed::no(node), Transformed::yes));
+        let checked = checked_aggregate(aggregate, how)?;
+        return Ok(checked.map_or(Transformed::no(node), Transformed::yes));
     }
     Ok(Transformed::no(node))
 }
 
 /// The projection with checked arithmetic; `None` if it has none.
-fn checked_projection(projection: &ProjectionExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+fn checked_projection(
+    projection: &ProjectionExec,
+    how: &Checking,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let mut changed = false;
     let mut exprs = Vec::with_capacity(projection.expr().len());
     let schema = projection.input().schema();
     for ProjectionExpr { expr, alias } in projection.expr() {
-        let expr = checked(expr, &schema)?;
+        let expr = checked(expr, &schema, how)?;
         changed |= expr.transformed;
         exprs.push(ProjectionExpr::new(expr.data, alias.clone()));
     }
@@ -93,11 +145,14 @@ fn checked_projection(projection: &ProjectionExec) -> Result<Option<Arc<dyn Exec
 }
 
 /// The aggregate with checked arithmetic; `None` if it has none.
-fn checked_aggregate(aggregate: &AggregateExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+fn checked_aggregate(
+    aggregate: &AggregateExec,
+    how: &Checking,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let mut changed = false;
     let schema = aggregate.input_schema();
     let mut check = |expr: &Arc<dyn PhysicalExpr>| -> Result<Arc<dyn PhysicalExpr>> {
-        let expr = checked(expr, &schema)?;
+        let expr = checked(expr, &schema, how)?;
         changed |= expr.transformed;
         Ok(expr.data)
     };
@@ -155,6 +210,7 @@ fn checked_aggregate(aggregate: &AggregateExec) -> Result<Option<Arc<dyn Executi
 fn checked(
     expr: &Arc<dyn PhysicalExpr>,
     schema: &Schema,
+    how: &Checking,
 ) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
     Arc::clone(expr).transform_up(|e| {
         let Some(binary) = e.downcast_ref::<BinaryExpr>() else {
@@ -166,20 +222,53 @@ fn checked(
         ) {
             return Ok(Transformed::no(e));
         }
-        let checked = BinaryExpr::new(
-            Arc::clone(binary.left()),
-            *binary.op(),
-            Arc::clone(binary.right()),
-        )
-        .with_fail_on_overflow(true);
-        let rewritten: Arc<dyn PhysicalExpr> =
-            if is_decimal128(checked.left(), schema)? && is_decimal128(checked.right(), schema)? {
-                Arc::new(DecimalArithmeticExpr::new(checked))
-            } else {
-                Arc::new(checked)
-            };
-        Ok(Transformed::yes(rewritten))
+        match how {
+            Checking::Switch => switched_on(binary, schema).map(Transformed::yes),
+            Checking::ByName(config) => Ok(match by_name(binary, schema, config)? {
+                Some(call) => Transformed::yes(call),
+                None => Transformed::no(Arc::clone(&e)),
+            }),
+        }
     })
+}
+
+/// `binary` with DataFusion's switch on; decimals checked only where they
+/// could overflow.
+fn switched_on(binary: &BinaryExpr, schema: &Schema) -> Result<Arc<dyn PhysicalExpr>> {
+    let checked = BinaryExpr::new(
+        Arc::clone(binary.left()),
+        *binary.op(),
+        Arc::clone(binary.right()),
+    )
+    .with_fail_on_overflow(true);
+    if is_decimal128(checked.left(), schema)? && is_decimal128(checked.right(), schema)? {
+        Ok(Arc::new(DecimalArithmeticExpr::new(checked)))
+    } else {
+        Ok(Arc::new(checked))
+    }
+}
+
+/// `binary` as a call of [`CheckedIntegerArithmetic`]; `None` unless both
+/// its sides are integers of one type.
+fn by_name(
+    binary: &BinaryExpr,
+    schema: &Schema,
+    config: &Arc<ConfigOptions>,
+) -> Result<Option<Arc<dyn PhysicalExpr>>> {
+    let left = binary.left().data_type(schema)?;
+    let right = binary.right().data_type(schema)?;
+    let function =
+        CheckedIntegerArithmetic::of(*binary.op()).filter(|_| left == right && left.is_integer());
+    let Some(function) = function else {
+        return Ok(None);
+    };
+    let call = ScalarFunctionExpr::try_new(
+        Arc::new(ScalarUDF::from(function)),
+        vec![Arc::clone(binary.left()), Arc::clone(binary.right())],
+        schema,
+        Arc::clone(config),
+    )?;
+    Ok(Some(Arc::new(call)))
 }
 
 fn is_decimal128(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<bool> {

@@ -30,7 +30,7 @@ mod spillable_not_in;
 pub use cancellable_joins::CancellableJoins;
 pub use canonical_comparisons::CanonicalComparisons;
 pub use cheap_conjuncts_first::CheapConjunctsFirst;
-pub use checked_arithmetic::CheckedArithmetic;
+pub use checked_arithmetic::{CheckedArithmetic, CheckedArithmeticThatTravels};
 pub use checked_constants::CheckedConstants;
 pub use constant_join_keys::ConstantJoinKeys;
 pub use csv_compression_by_name::CsvCompressionByName;
