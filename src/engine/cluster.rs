@@ -1,7 +1,8 @@
 //! The engine's side of cluster mode: the client's session, whose queries
 //! are planned here with morsel's rules and sent to a Ballista scheduler as
-//! logical plans ([`client_state`]), and the sessions the cluster's own
-//! processes plan and read with ([`scheduler_state`], [`node_runtime`]).
+//! logical plans ([`client_state`]) and started there ([`execute`]), what
+//! a finished job did ([`finished_job`]), and the sessions the cluster's
+//! own processes plan and read with ([`scheduler_state`], [`node_runtime`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -161,9 +162,9 @@ pub fn scheduler_state(config: SessionConfig, stores: &NodeStores) -> Result<Ses
     Ok(state)
 }
 
-/// The configuration a cluster's process starts each query's from, before
-/// the client's settings are laid on it: Ballista's, knowing the S3 layers
-/// a query may carry.
+/// The configuration a cluster's process starts from for each query,
+/// before the client's settings are laid on it: Ballista's, knowing the S3
+/// layers a query may carry.
 pub fn node_config() -> SessionConfig {
     SessionConfig::new_with_ballista().with_option_extension(SessionS3Layers::default())
 }
