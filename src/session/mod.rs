@@ -93,11 +93,9 @@ impl fmt::Display for Summary {
         let mut details = Vec::new();
         if let Some(job) = self.job {
             details.push(format!(
-                "{} stage{}, {} task{} on the cluster",
-                job.stages,
-                if job.stages == 1 { "" } else { "s" },
-                job.tasks,
-                if job.tasks == 1 { "" } else { "s" }
+                "{}, {} on the cluster",
+                counted(job.stages, "stage"),
+                counted(job.tasks, "task")
             ));
         }
         if self.io.requests > 0 {
@@ -118,9 +116,8 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            "{} row{} in {:.3} s",
-            self.rows,
-            if self.rows == 1 { "" } else { "s" },
+            "{} in {:.3} s",
+            counted(self.rows, "row"),
             self.elapsed.as_secs_f64()
         )?;
         if !details.is_empty() {
@@ -128,6 +125,11 @@ impl fmt::Display for Summary {
         }
         Ok(())
     }
+}
+
+/// `1 row`, `3 rows`.
+fn counted(count: usize, noun: &str) -> String {
+    format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }
 
 /// The runtime statements run on, set up for `options`; start it before

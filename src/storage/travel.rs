@@ -75,7 +75,7 @@ impl SessionS3Layers {
                 Some(bucket) => scoped.entry(bucket.to_string()).or_default(),
                 None => &mut session,
             };
-            *layer = layer.clone().with(key, Some(value.clone()));
+            *layer = std::mem::take(layer).with(key, Some(value.clone()));
         }
         (session, scoped)
     }
