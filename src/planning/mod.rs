@@ -191,6 +191,11 @@ fn rules_around_defaults(
             // which adds the projections where names repeat.
             rules.push(Arc::new(rules::FiltersUnderRenames));
         }
+        if rule.name() == "ProjectionPushdown" {
+            // Before each of DataFusion's projection pushdowns, which
+            // misreads a projection above a filter that has one of its own.
+            rules.push(Arc::new(rules::FilterProjectionsApart));
+        }
         let is_join_selection = rule.name() == "join_selection";
         rules.push(rule);
         if is_join_selection {
@@ -358,13 +363,30 @@ mod tests {
         rules.iter().map(|r| name(r).to_string()).collect()
     }
 
+    fn projection_pushdowns(rules: &[Arc<dyn PhysicalOptimizerRule + Send + Sync>]) -> usize {
+        let passes = rules.iter().filter(|r| r.name() == "ProjectionPushdown");
+        passes.count()
+    }
+
+    fn assert_each_projection_pushdown_follows_filter_projections_apart(rules: &[String]) {
+        let pushdowns: Vec<usize> = (rules.iter().enumerate())
+            .filter(|(_, r)| *r == "ProjectionPushdown")
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!pushdowns.is_empty());
+        for i in pushdowns {
+            assert_eq!(rules[i - 1], "filter_projections_apart");
+        }
+    }
+
     #[test]
     fn our_physical_rules_come_first_the_spilling_ones_late_and_cancellable_joins_last() {
         let defaults = PhysicalOptimizer::new().rules;
-        let count = defaults.len();
+        let count = defaults.len() + projection_pushdowns(&defaults);
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
         assert_eq!(free.len(), count + 5);
+        assert_each_projection_pushdown_follows_filter_projections_apart(&free);
         let selection = free.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(free[selection + 1], "fewer_rows_build");
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
@@ -382,9 +404,10 @@ mod tests {
     #[test]
     fn a_cluster_plans_with_the_rules_that_travel_and_runs_each_stage_with_the_rest() {
         let defaults = PhysicalOptimizer::new().rules;
-        let count = defaults.len();
+        let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
         assert_eq!(planned.len(), count + 7);
+        assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
             planned[..2],

@@ -10,7 +10,7 @@
 //! This rule does the same in comparisons, `BETWEEN`, `IN` lists and `IN`
 //! subqueries, join keys (`INTERSECT` and `EXCEPT` too), and where branches
 //! meet in one value (`CASE`, `coalesce`, `nullif`, `greatest`, `least`,
-//! the columns of a `UNION`), before DataFusion's type coercion would
+//! the columns of a `UNION` or of `VALUES`), before DataFusion's type coercion would
 //! choose decimals: a NaN or -inf made such a query fail, and 0.1 lost its
 //! last digits. Arithmetic between a float and a decimal is float in
 //! DataFusion already; decimals meeting decimals or integers stay exact.
@@ -24,6 +24,7 @@ use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::{Case, InList, InSubquery, ScalarFunction};
 use datafusion::logical_expr::{
     Between, BinaryExpr, Cast, Expr, ExprSchemable, Join, LogicalPlan, Operator, Projection, Union,
+    Values,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -48,6 +49,7 @@ fn compare_as_floats(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let node = match plan {
         LogicalPlan::Join(join) => join_keys_as_floats(join)?,
         LogicalPlan::Union(union) => union_as_floats(union)?,
+        LogicalPlan::Values(values) => values_as_floats(values)?,
         other => Transformed::no(other),
     };
     node.transform_data(expressions_as_floats)
@@ -102,6 +104,49 @@ fn union_as_floats(union: Union) -> Result<Transformed<LogicalPlan>> {
     Ok(Transformed::yes(LogicalPlan::Union(
         Union::try_new_with_loose_types(inputs)?,
     )))
+}
+
+/// A `VALUES` list whose rows give a column as a float and as a decimal
+/// (which DataFusion cast all to a decimal) gives that column as the float.
+fn values_as_floats(values: Values) -> Result<Transformed<LogicalPlan>> {
+    let no_columns = DFSchema::empty();
+    let Values { schema, mut values } = values;
+    let mut fields = schema.fields().to_vec();
+    let mut changed = false;
+    for (column, field) in fields.iter_mut().enumerate() {
+        let decimal = field.data_type();
+        let types: Vec<DataType> = values
+            .iter()
+            .filter_map(|row| uncast(&row[column], decimal).get_type(&no_columns).ok())
+            .collect();
+        let Some(float) = float_among(&types).filter(|_| decimal.is_decimal()) else {
+            continue;
+        };
+        for row in &mut values {
+            let value = uncast(&row[column], decimal).clone();
+            row[column] = value.cast_to(&float, &no_columns)?;
+        }
+        *field = Arc::new(field.as_ref().clone().with_data_type(float));
+        changed = true;
+    }
+    let schema = match changed {
+        true => Arc::new(DFSchema::from_unqualified_fields(
+            fields.into(),
+            schema.metadata().clone(),
+        )?),
+        false => schema,
+    };
+    let values = LogicalPlan::Values(Values { schema, values });
+    Ok(Transformed::new_transformed(values, changed))
+}
+
+/// `value` without the cast to `column_type` that made a `VALUES` row fit
+/// its column.
+fn uncast<'a>(value: &'a Expr, column_type: &DataType) -> &'a Expr {
+    match value {
+        Expr::Cast(Cast { expr, field }) if field.data_type() == column_type => expr,
+        _ => value,
+    }
 }
 
 /// `input` with its decimal columns cast where `floats` names a type.

@@ -1,4 +1,4 @@
-//! Rule: where floats meet in a hash set, -0.0 is 0.
+//! Rule: where floats meet in a hash set or a window's keys, -0.0 is 0.
 //!
 //! DataFusion checks an IN list against a hash set of its values (a short
 //! one too, where its values were cast), and a DISTINCT aggregate
@@ -7,11 +7,14 @@
 //! `g IN (-2, 0, 5, 7)` and `-7.00 * f NOT IN (0, 5)` were wrong where `g`
 //! or `f * -7` is -0.0, and `count(DISTINCT f * g)` counted 0 twice (found
 //! by sqlfuzz; `SELECT DISTINCT` and `GROUP BY` already hold them equal).
+//! A window's PARTITION BY and ORDER BY keys are compared by their bits
+//! too, so `min(v) OVER (PARTITION BY f)` made two partitions of -0.0 and
+//! 0.0, and `rank() OVER (ORDER BY f)` two ranks.
 //! Arithmetic makes -0.0 from plain data, so this rule uses
 //! `CASE WHEN x = 0 THEN 0 ELSE x END`, the same value but for the sign of
-//! zero, on both sides of every float IN list and as every float argument
-//! of a DISTINCT aggregate. It runs after type coercion, so the list and
-//! its value have one type.
+//! zero, on both sides of every float IN list, as every float argument
+//! of a DISTINCT aggregate and as every float key of a window. It runs
+//! after type coercion, so the list and its value have one type.
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
@@ -46,15 +49,19 @@ fn unsigned_zeros(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         if !aggregate.params.distinct {
             return Ok(Transformed::no(Expr::AggregateFunction(aggregate)));
         }
-        let mut changed = false;
-        for arg in &mut aggregate.params.args {
-            if let Some(zero) = float_zero(arg, schema)? {
-                *arg = unsigned(arg.clone(), &zero)?;
-                changed = true;
-            }
-        }
+        let changed = unsigned_floats(aggregate.params.args.iter_mut(), schema)?;
         return Ok(Transformed::new_transformed(
             Expr::AggregateFunction(aggregate),
+            changed,
+        ));
+    }
+    if let Expr::WindowFunction(mut window) = expr {
+        let params = &mut window.params;
+        let keys =
+            (params.partition_by.iter_mut()).chain(params.order_by.iter_mut().map(|s| &mut s.expr));
+        let changed = unsigned_floats(keys, schema)?;
+        return Ok(Transformed::new_transformed(
+            Expr::WindowFunction(window),
             changed,
         ));
     }
@@ -76,6 +83,21 @@ fn unsigned_zeros(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         .collect::<Result<Vec<_>>>()?;
     let in_list = InList::new(Box::new(unsigned(*value, &zero)?), list, negated);
     Ok(Transformed::yes(Expr::InList(in_list)))
+}
+
+/// Rewrites each float of `exprs` to its unsigned self; whether any was.
+fn unsigned_floats<'a>(
+    exprs: impl Iterator<Item = &'a mut Expr>,
+    schema: &DFSchema,
+) -> Result<bool> {
+    let mut changed = false;
+    for expr in exprs {
+        if let Some(zero) = float_zero(expr, schema)? {
+            *expr = unsigned(expr.clone(), &zero)?;
+            changed = true;
+        }
+    }
+    Ok(changed)
 }
 
 /// The zero of `expr`'s type when it is a float.
