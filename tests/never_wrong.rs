@@ -367,6 +367,30 @@ fn a_projection_over_a_filter_after_a_join_reads_its_own_columns() {
 }
 
 #[test]
+fn a_window_partitioned_by_a_column_the_filter_equates_with_itself_runs() {
+    // `abs(i) = i` made DataFusion sort the window's input on `abs(i)` for
+    // `PARTITION BY i`, and the window refused to run: "All partition by
+    // columns should have an ordering" (sqlfuzz `--seed 9110`, query 32577).
+    let dir = written_by(&[
+        "COPY (SELECT * FROM (VALUES ('a', 1, 3), ('b', 2, 1), (NULL, -3, 2), ('a', 4, 5), \
+         ('a', -1, 4)) t(s, i, k)) TO '{dir}/t.parquet'",
+    ]);
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            "SELECT s, sum(i) OVER (PARTITION BY s) AS c FROM t \
+             WHERE coalesce(s, 'é') = s ORDER BY s, c",
+            "SELECT i, min(k) OVER (PARTITION BY i ORDER BY k) AS m FROM t \
+             WHERE abs(i) = i ORDER BY i",
+        ],
+    );
+    assert_eq!(
+        out, "s,c\na,4\na,4\na,4\nb,2\ni,m\n1,3\n2,1\n4,5\n",
+        "DuckDB's answers"
+    );
+}
+
+#[test]
 fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
     // Found by sqlfuzz: the join's dynamic filter sent the probe scan an
     // `IN (SET)` of the build keys that told -0.0 from 0.0.

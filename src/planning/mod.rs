@@ -191,6 +191,12 @@ fn rules_around_defaults(
             // which adds the projections where names repeat.
             rules.push(Arc::new(rules::FiltersUnderRenames));
         }
+        if rule.name() == "EnsureRequirements" {
+            // Before the sorts and repartitions are added, which would
+            // satisfy a window's key with a sort on another expression the
+            // filter equated it with.
+            rules.push(Arc::new(rules::SelfEqualitiesUnlinked));
+        }
         if rule.name() == "ProjectionPushdown" {
             // Before each of DataFusion's projection pushdowns, which
             // misreads a projection above a filter that has one of its own.
@@ -385,18 +391,20 @@ mod tests {
         let count = defaults.len() + projection_pushdowns(&defaults);
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
-        assert_eq!(free.len(), count + 5);
+        assert_eq!(free.len(), count + 6);
         assert_each_projection_pushdown_follows_filter_projections_apart(&free);
         let selection = free.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(free[selection + 1], "fewer_rows_build");
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
         assert!(selection < pushdown);
-        assert_eq!(free[count + 4], "cancellable_joins");
+        assert_eq!(free[count + 5], "cancellable_joins");
+        let requirements = free.iter().position(|r| r == "EnsureRequirements").unwrap();
+        assert_eq!(free[requirements - 1], "self_equalities_unlinked");
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 4], free[..count + 4]);
+        assert_eq!(limited[..count + 5], free[..count + 5]);
         assert_eq!(
-            limited[count + 4..],
+            limited[count + 5..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
     }
@@ -406,7 +414,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 7);
+        assert_eq!(planned.len(), count + 8);
         assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
