@@ -391,6 +391,26 @@ fn a_window_partitioned_by_a_column_the_filter_equates_with_itself_runs() {
 }
 
 #[test]
+fn a_csv_column_with_no_value_is_text() {
+    // DataFusion typed it Null, and `sum` of it failed to plan where DuckDB,
+    // which reads it as VARCHAR, refuses the sum of text alike
+    // (docs/reliability.md, open class 5).
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("e.csv"), "a,b\n1,\n2,\n").unwrap();
+    let out = csv_of(
+        &[dir.path().to_str().unwrap()],
+        &[
+            "SELECT arrow_typeof(b) AS t FROM e LIMIT 1",
+            "SELECT count(b) AS n, min(b) AS m, count(*) AS c, max(b || 'x') AS x FROM e",
+        ],
+    );
+    assert_eq!(
+        out, "t\nUtf8\nn,m,c,x\n0,,2,\n",
+        "DuckDB: VARCHAR, 0, NULL, 2, NULL"
+    );
+}
+
+#[test]
 fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
     // Found by sqlfuzz: the join's dynamic filter sent the probe scan an
     // `IN (SET)` of the build keys that told -0.0 from 0.0.
