@@ -261,6 +261,29 @@ pub fn share_one_allocator_arena() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn share_one_allocator_arena() {}
 
+/// Keeps the memory queries free for the next allocations; called before
+/// the runtime starts when there is no memory limit.
+///
+/// glibc maps each allocation above its mmap threshold (128 KiB at first,
+/// raised as such blocks are freed) afresh and unmaps it when freed, so a
+/// query's batches, hash tables and buffers are faulted in page by page
+/// each time: the 22 TPC-H SF 1 queries in one process took 154 thousand
+/// page faults and 0.58 s of system time. With the threshold fixed at
+/// glibc's largest (32 MiB) and freed heap kept up to 512 MiB, they take
+/// about 60 thousand and 0.41 s (benches/README.md). A memory limit keeps
+/// glibc's defaults: there, freed memory must go back.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn keep_freed_memory() {
+    // SAFETY: mallopt only changes malloc settings, under glibc's own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn keep_freed_memory() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

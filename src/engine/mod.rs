@@ -256,11 +256,13 @@ impl Engine {
 const WORKER_STACK_BYTES: usize = 256 << 20;
 
 /// The runtime queries run on: `threads` workers (all cores if `None`).
-/// Under a memory limit its threads share one allocator arena, which must
-/// be settled before they start.
+/// The allocator's settings (one arena under a memory limit, freed memory
+/// kept without) must be settled before its threads start.
 pub fn tokio_runtime(options: &EngineOptions) -> std::io::Result<tokio::runtime::Runtime> {
     if options.memory_limit.is_some() {
         memory::share_one_allocator_arena();
+    } else {
+        memory::keep_freed_memory();
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.thread_stack_size(WORKER_STACK_BYTES);
