@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -36,13 +35,9 @@ impl PhysicalOptimizerRule for FilterProjectionsApart {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| match node.downcast_ref::<FilterExec>() {
-            Some(filter) if filter.projection().is_some() => {
-                projection_over_bare_filter(filter).map(Transformed::yes)
-            }
-            _ => Ok(Transformed::no(node)),
+        super::rewrite_filters(plan, |filter| {
+            (filter.projection().is_some()).then(|| projection_over_bare_filter(filter))
         })
-        .map(|transformed| transformed.data)
     }
 
     fn name(&self) -> &str {

@@ -65,6 +65,7 @@ use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::joins::HashJoinExec;
 
 /// One plan node with `rewrite` applied to each of its expressions from
@@ -81,6 +82,21 @@ fn rewrite_expressions(
             .map(|transformed| transformed.update_data(|e| name.restore(e)))
     })?
     .map_data(|plan| plan.recompute_schema())
+}
+
+/// `plan` with each filter for which `rewrite` gives a node replaced by it.
+fn rewrite_filters(
+    plan: Arc<dyn ExecutionPlan>,
+    rewrite: impl Fn(&FilterExec) -> Option<Result<Arc<dyn ExecutionPlan>>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let rewritten = node.downcast_ref::<FilterExec>().and_then(&rewrite);
+        match rewritten {
+            Some(replacement) => replacement.map(Transformed::yes),
+            None => Ok(Transformed::no(node)),
+        }
+    })
+    .map(|transformed| transformed.data)
 }
 
 /// The columns the expressions of a node can name: its inputs', and for a

@@ -17,7 +17,6 @@
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::expressions::{BinaryExpr, CaseExpr, Column, lit};
@@ -37,17 +36,11 @@ impl PhysicalOptimizerRule for SelfEqualitiesUnlinked {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| match node.downcast_ref::<FilterExec>() {
-            Some(filter)
-                if split_conjunction(filter.predicate())
-                    .into_iter()
-                    .any(is_self_equality) =>
-            {
-                with_self_equalities_unlinked(filter).map(Transformed::yes)
-            }
-            _ => Ok(Transformed::no(node)),
+        super::rewrite_filters(plan, |filter| {
+            let conjuncts = split_conjunction(filter.predicate());
+            (conjuncts.into_iter().any(is_self_equality))
+                .then(|| with_self_equalities_unlinked(filter))
         })
-        .map(|transformed| transformed.data)
     }
 
     fn name(&self) -> &str {
