@@ -137,18 +137,24 @@ pub fn distributed_physical_rules(
     // First, as locally, before projections move into scans: the executors'
     // own `checked_arithmetic` does not reach into a scan.
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
-        Vec::with_capacity(defaults.len() + 7);
+        Vec::with_capacity(defaults.len() + 10);
     rules.push(Arc::new(rules::CheckedArithmeticThatTravels));
     // A build side collected once serves one process's partitions, not a
     // cluster's tasks: ours never choose it there.
     for rule in rules_around_defaults(defaults, false) {
-        if rule.name() == "EnsureRequirements" {
+        let is_ensure_requirements = rule.name() == "EnsureRequirements";
+        if is_ensure_requirements {
             // After the join sides are chosen, before the repartitions a
             // partitioned join needs are added.
             rules.push(Arc::new(rules::PartitionedHashJoins) as _);
             rules.push(Arc::new(rules::RightDrivenNestedLoops) as _);
         }
         rules.push(rule);
+        if is_ensure_requirements {
+            // Right after the sorts are added, one of which may leave out
+            // a window's key that only the scheduler knows constant.
+            rules.push(Arc::new(rules::WindowKeysSorted) as _);
+        }
     }
     // Last, so that no rule brings back a leaf whose tasks would report
     // fewer metrics than their siblings and leave the stage unfinished.
@@ -414,7 +420,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 8);
+        assert_eq!(planned.len(), count + 9);
         assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
@@ -431,6 +437,7 @@ mod tests {
             planned[requirements - 2..requirements],
             ["partitioned_hash_joins", "right_driven_nested_loops"]
         );
+        assert_eq!(planned[requirements + 1], "window_keys_sorted");
         assert!(selection < requirements);
         let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(planned[pushdown - 1], "filters_under_renames");

@@ -28,6 +28,7 @@ mod semi_joins_down;
 mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
+mod window_keys_sorted;
 
 pub use cancellable_joins::CancellableJoins;
 pub use canonical_comparisons::CanonicalComparisons;
@@ -55,6 +56,7 @@ pub use semi_joins_down::SemiJoinsDown;
 pub use small_joins_first::SmallJoinsFirst;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
+pub use window_keys_sorted::WindowKeysSorted;
 
 use std::sync::Arc;
 
