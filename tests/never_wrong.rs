@@ -411,6 +411,24 @@ fn a_csv_column_with_no_value_is_text() {
 }
 
 #[test]
+fn a_dynamic_filter_reaches_the_column_it_was_made_for_where_names_repeat() {
+    // Between the joins, rows carry `x.k` and `y.k`, both named `k`; the
+    // second join's dynamic filter on `y.k` was found again by name on its
+    // way down and pruned the `tp` partition `k=2`, whose rows join: 8 rows
+    // with exit 0 (sqlfuzz `--seed 9111`, query 37136; its tables are
+    // `testdata/names_repeat`).
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/names_repeat");
+    let out = csv_of(
+        &[data],
+        &[
+            "SELECT abs(x.k) AS c, count(*) AS n FROM tp x JOIN tb y ON x.f = y.f \
+           JOIN ta z ON y.k = z.f GROUP BY c ORDER BY c",
+        ],
+    );
+    assert_eq!(out, "c,n\n1,8\n2,2\n", "DuckDB's answer");
+}
+
+#[test]
 fn a_join_of_negative_zero_with_zero_keeps_its_rows() {
     // Found by sqlfuzz: the join's dynamic filter sent the probe scan an
     // `IN (SET)` of the build keys that told -0.0 from 0.0.
