@@ -209,9 +209,11 @@ fn rules_around_defaults(
             rules.push(Arc::new(rules::FilterProjectionsApart));
         }
         let is_join_selection = rule.name() == "join_selection";
-        if rule.name().starts_with("FilterPushdown") {
-            // Both of DataFusion's filter pushdowns find columns by name,
-            // and take the wrong one where a name repeats.
+        if rule.name() == "FilterPushdown(Post)" {
+            // DataFusion's late filter pushdown, which carries the joins'
+            // dynamic filters down through the repartitions added since,
+            // finds columns by name there, and takes the wrong one where a
+            // name repeats.
             rules.push(Arc::new(rules::PushdownWhereNamesDiffer::new(rule)));
             continue;
         }
@@ -407,9 +409,7 @@ mod tests {
         assert_each_projection_pushdown_follows_filter_projections_apart(&free);
         let selection = free.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(free[selection + 1], "fewer_rows_build");
-        let pushdown = (free.iter())
-            .position(|r| r == "FilterPushdown where names differ")
-            .unwrap();
+        let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
         assert!(selection < pushdown);
         assert_eq!(free[count + 5], "cancellable_joins");
@@ -447,9 +447,7 @@ mod tests {
         );
         assert_eq!(planned[requirements + 1], "window_keys_sorted");
         assert!(selection < requirements);
-        let pushdown = (planned.iter())
-            .position(|r| r == "FilterPushdown where names differ")
-            .unwrap();
+        let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(planned[pushdown - 1], "filters_under_renames");
         let stages = |limited| names(&stage_rules(limited), |r| r.name());
         assert_eq!(

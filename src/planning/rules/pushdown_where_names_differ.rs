@@ -1,5 +1,6 @@
-//! Rule: DataFusion's physical filter pushdown runs only on plans whose
-//! nodes never repeat a column name.
+//! Rule: DataFusion's late physical filter pushdown, the one that carries
+//! the joins' dynamic filters to the scans, runs only on plans whose nodes
+//! never repeat a column name.
 //!
 //! Passing a filter through a node that keeps its input's columns
 //! (`RepartitionExec`, `CoalescePartitionsExec`, `CooperativeExec`, …),
@@ -9,10 +10,11 @@
 //! `y.k`, both named `k`, the second join's dynamic filter on `y.k` reached
 //! the scan of `tp` as a filter on `x.k`, and pruned a partition whose rows
 //! join: 8 rows where DuckDB answers 10, with exit 0 (sqlfuzz `--seed
-//! 9111`, query 37136). A plan that repeats a name keeps its filters where
-//! the planner put them, and its joins build no dynamic filters: slower
-//! scans, the same rows. TPC-H's columns all differ, so its plans keep
-//! both pushdowns.
+//! 9111`, query 37136). A plan that repeats a name builds no dynamic
+//! filters: slower scans, the same rows. TPC-H's columns all differ, so its
+//! plans keep them. The early pushdown (`FilterPushdown`) runs before
+//! `EnsureRequirements` adds the repartitions and merges that pass filters
+//! on by name, so it stays as it is.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use datafusion::error::Result;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 
-/// DataFusion's filter pushdown (either phase), skipped where a name repeats.
+/// DataFusion's late filter pushdown, skipped where a name repeats.
 #[derive(Debug)]
 pub struct PushdownWhereNamesDiffer {
     pushdown: Arc<dyn PhysicalOptimizerRule + Send + Sync>,
