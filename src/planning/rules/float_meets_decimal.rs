@@ -129,15 +129,18 @@ fn values_as_floats(values: Values) -> Result<Transformed<LogicalPlan>> {
         *field = Arc::new(field.as_ref().clone().with_data_type(float));
         changed = true;
     }
-    let schema = match changed {
-        true => Arc::new(DFSchema::from_unqualified_fields(
-            fields.into(),
-            schema.metadata().clone(),
-        )?),
-        false => schema,
-    };
-    let values = LogicalPlan::Values(Values { schema, values });
-    Ok(Transformed::new_transformed(values, changed))
+    if !changed {
+        return Ok(Transformed::no(LogicalPlan::Values(Values {
+            schema,
+            values,
+        })));
+    }
+    let schema = DFSchema::from_unqualified_fields(fields.into(), schema.metadata().clone())?;
+    let schema = Arc::new(schema);
+    Ok(Transformed::yes(LogicalPlan::Values(Values {
+        schema,
+        values,
+    })))
 }
 
 /// `value` without the cast to `column_type` that made a `VALUES` row fit

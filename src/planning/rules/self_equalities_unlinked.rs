@@ -56,9 +56,12 @@ fn with_self_equalities_unlinked(filter: &FilterExec) -> Result<Arc<dyn Executio
     let conjuncts = split_conjunction(filter.predicate()).into_iter();
     let predicate = conjunction(
         conjuncts
-            .map(|conjunct| match is_self_equality(conjunct) {
-                true => unlinked(conjunct),
-                false => Ok(Arc::clone(conjunct)),
+            .map(|conjunct| {
+                if is_self_equality(conjunct) {
+                    unlinked(conjunct)
+                } else {
+                    Ok(Arc::clone(conjunct))
+                }
             })
             .collect::<Result<Vec<_>>>()?,
     );

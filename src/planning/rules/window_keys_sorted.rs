@@ -80,8 +80,9 @@ fn sort_with_window_keys(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn
     if missing.is_empty() {
         return Ok(None);
     }
-    let ordering = LexOrdering::new(missing.into_iter().chain(sorted.iter().cloned()))
-        .expect("a window key to sort by");
+    let Some(ordering) = LexOrdering::new(missing.into_iter().chain(sorted.iter().cloned())) else {
+        return Ok(None);
+    };
     let keyed = SortExec::new(ordering, Arc::clone(sort.input()))
         .with_preserve_partitioning(sort.preserve_partitioning())
         .with_fetch(sort.fetch());
