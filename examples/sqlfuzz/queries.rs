@@ -316,18 +316,8 @@ impl<'a> Generator<'a> {
         let (from, scope) = self.from();
         let ty = self.any_type();
         let column = self.expr(ty, &scope, 1);
-        // Columns, and no DOUBLE: DataFusion keeps -0.0 and 0.0 apart in
-        // a window's partitions and peers (open), and a window over a
-        // predicate failed its sanity check (open); an integer literal
-        // would be a constant in one engine and a position in the other.
-        let keys: Vec<String> = scope
-            .columns
-            .iter()
-            .filter(|(_, ty)| *ty != Ty::Float)
-            .map(|(name, _)| name.clone())
-            .collect();
-        let partition = self.pick(&keys);
-        let order = self.pick(&keys);
+        let partition = self.window_key(&scope);
+        let order = self.window_key(&scope);
         let numeric = self.pick(&[Ty::Int, Ty::Dec]);
         let function = match self.rng.random_range(0..6) {
             0 => "rank()".to_string(),
@@ -349,6 +339,26 @@ impl<'a> Generator<'a> {
             ),
             split: None,
         }
+    }
+
+    /// A window's PARTITION BY or ORDER BY key: a column, an expression
+    /// of one, or a predicate. Never a bare literal, which would be a
+    /// constant in one engine and a position in the other.
+    fn window_key(&mut self, scope: &Scope) -> String {
+        let column = self.pick(&scope.columns).0.clone();
+        let key = match self.rng.random_range(0..10) {
+            0..6 => return column,
+            6..8 => {
+                let ty = self.any_type();
+                self.expr(ty, scope, 1)
+            }
+            _ => self.predicate(scope, 1),
+        };
+        let names_a_column = scope
+            .columns
+            .iter()
+            .any(|(name, _)| key.contains(name.as_str()));
+        if names_a_column { key } else { column }
     }
 
     fn set_operation(&mut self) -> Query {

@@ -22,6 +22,8 @@ use ballista_core::utils::create_grpc_client_endpoint;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::object_store::ObjectStoreRegistry;
@@ -30,7 +32,7 @@ use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{
     FunctionRegistry, RecordBatchStream, SendableRecordBatchStream, TaskContext,
 };
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
@@ -103,7 +105,10 @@ impl QueryPlanner for SendingPlanner {
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match catalog::sendable_plan(logical_plan.clone())? {
-            Some(sendable) => self.ballista.create_physical_plan(&sendable, session).await,
+            Some(sendable) => {
+                let sendable = empty_relations_with_columns(sendable)?;
+                self.ballista.create_physical_plan(&sendable, session).await
+            }
             None => {
                 DefaultPhysicalPlanner::default()
                     .create_physical_plan(logical_plan, session)
@@ -111,6 +116,38 @@ impl QueryPlanner for SendingPlanner {
             }
         }
     }
+}
+
+/// `plan` with each empty relation that has columns written as those
+/// columns, NULLs of their types under their qualifiers, over one that has
+/// none. DataFusion 55's protobuf writes an `EmptyRelation` without its
+/// columns, and the scheduler read back one with none: a mark join beside
+/// an emptied `IN` subquery got an unqualified `mark` ("would be
+/// ambiguous"), a parent lost the columns it reads ("No field named"), and
+/// a query the optimizer emptied came back without its header.
+fn empty_relations_with_columns(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let written = plan.transform_up_with_subqueries(|node| match node {
+        LogicalPlan::EmptyRelation(empty)
+            if !empty.produce_one_row && !empty.schema.fields().is_empty() =>
+        {
+            let columns = empty
+                .schema
+                .iter()
+                .map(|(qualifier, field)| {
+                    let null = ScalarValue::try_from(field.data_type())?;
+                    Ok(lit(null).alias_qualified(qualifier.cloned(), field.name()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let none = LogicalPlan::EmptyRelation(EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(DFSchema::empty()),
+            });
+            let relation = LogicalPlanBuilder::from(none).project(columns)?.build()?;
+            Ok(Transformed::yes(relation))
+        }
+        other => Ok(Transformed::no(other)),
+    })?;
+    Ok(written.data)
 }
 
 /// The gRPC address of the scheduler that `url` names: `df://HOST:PORT`,

@@ -63,7 +63,7 @@ pub fn optimizer_rules(
     defaults: Vec<Arc<dyn OptimizerRule + Send + Sync>>,
     memory_limited: bool,
 ) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules = Vec::with_capacity(defaults.len() + 8);
+    let mut rules = Vec::with_capacity(defaults.len() + 9);
     for rule in defaults {
         if rule.name() == "eliminate_cross_join" {
             // Just before DataFusion rebuilds inner joins from the keys it
@@ -107,6 +107,9 @@ pub fn optimizer_rules(
             }
         }
     }
+    // Last of each pass: the windows' keys are final, also those of the
+    // windows ScalarAggregateAsWindow writes.
+    rules.push(Arc::new(rules::WindowKeysAsColumns));
     rules
 }
 
@@ -154,6 +157,9 @@ pub fn distributed_physical_rules(
             // Right after the sorts are added, one of which may leave out
             // a window's key that only the scheduler knows constant.
             rules.push(Arc::new(rules::WindowKeysSorted) as _);
+            // After the repartitions are placed: DataFusion's would take
+            // out the coalesce that keeps a FULL nested loop in one task.
+            rules.push(Arc::new(rules::FullNestedLoopsInOneTask) as _);
         }
     }
     // Last, so that no rule brings back a leaf whose tasks would report
@@ -428,7 +434,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 9);
+        assert_eq!(planned.len(), count + 10);
         assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
@@ -445,7 +451,10 @@ mod tests {
             planned[requirements - 2..requirements],
             ["partitioned_hash_joins", "right_driven_nested_loops"]
         );
-        assert_eq!(planned[requirements + 1], "window_keys_sorted");
+        assert_eq!(
+            planned[requirements + 1..requirements + 3],
+            ["window_keys_sorted", "full_nested_loops_in_one_task"]
+        );
         assert!(selection < requirements);
         let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(planned[pushdown - 1], "filters_under_renames");
@@ -483,8 +492,9 @@ mod tests {
                 "scalar_aggregate_as_window"
             ]
         );
+        assert_eq!(free.last().unwrap(), "window_keys_as_columns");
         let limited = names(&optimizer_rules(defaults.clone(), true), |r| r.name());
-        assert_eq!(limited.len(), defaults.len() + 7);
+        assert_eq!(limited.len(), defaults.len() + 8);
         assert!(!limited.contains(&"scalar_aggregate_as_window".to_string()));
     }
 

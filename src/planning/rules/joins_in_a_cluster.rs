@@ -16,21 +16,25 @@
 //! mark join's rows, were emitted by every task: duplicates (sqlfuzz
 //! through a cluster). [`RightDrivenNestedLoops`] swaps such a join's
 //! sides, so that each task answers for its own rows, before DataFusion
-//! adds the repartitions. A FULL join cannot be swapped into safety; one
-//! whose right side the cluster reads in more than one task is refused.
+//! adds the repartitions. A FULL join cannot be swapped into safety:
+//! [`FullNestedLoopsInOneTask`] reads its right side in one task, after
+//! DataFusion has placed its repartitions (which would take such a
+//! coalesce out and spread the side again).
 
 use std::sync::Arc;
 
 use datafusion::common::JoinType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::not_impl_err;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::joins::{
     HashJoinExec, HashJoinExecBuilder, NestedLoopJoinExec, PartitionMode,
 };
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::physical_plan::{
+    ChildrenPropertiesMode, ExecutionPlan, ExecutionPlanProperties, ReplaceChildrenOptions,
+};
 
 /// Makes every hash join that collects its build side once a partitioned
 /// one; a null-aware anti join (`NOT IN`) excepted, which the cluster's
@@ -80,7 +84,7 @@ fn partitioned(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Execu
 }
 
 /// Swaps the sides of each nested-loop join whose left side drives its
-/// answer; refuses a FULL one read in more than one task.
+/// answer, but a FULL one.
 #[derive(Debug, Default)]
 pub struct RightDrivenNestedLoops;
 
@@ -124,14 +128,49 @@ fn right_driven_nested_loop(
     };
     match join.join_type() {
         join_type if right_driven(*join_type) => Ok(Transformed::no(node)),
-        JoinType::Full if join.right().output_partitioning().partition_count() > 1 => {
-            not_impl_err!(
-                "a FULL JOIN without an equality between its sides cannot run on a cluster \
-                 yet (each task would add the unmatched rows of the left side); run it \
-                 without --cluster"
-            )
-        }
         JoinType::Full => Ok(Transformed::no(node)),
         _ => Ok(Transformed::yes(join.swap_inputs()?)),
     }
+}
+
+/// Reads the right side of each FULL nested-loop join in one task, so
+/// that the left side's unmatched rows are added once.
+#[derive(Debug, Default)]
+pub struct FullNestedLoopsInOneTask;
+
+impl PhysicalOptimizerRule for FullNestedLoopsInOneTask {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(full_nested_loop_in_one_task)
+            .map(|transformed| transformed.data)
+    }
+
+    fn name(&self) -> &str {
+        "full_nested_loops_in_one_task"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+fn full_nested_loop_in_one_task(
+    node: Arc<dyn ExecutionPlan>,
+) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
+    let Some(join) = node.downcast_ref::<NestedLoopJoinExec>() else {
+        return Ok(Transformed::no(node));
+    };
+    let right = join.right();
+    if *join.join_type() != JoinType::Full || right.output_partitioning().partition_count() <= 1 {
+        return Ok(Transformed::no(node));
+    }
+    let one_task: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(Arc::clone(right)));
+    let children = vec![Arc::clone(join.left()), one_task];
+    let recompute = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute);
+    Ok(Transformed::yes(
+        node.replace_children(children, recompute)?,
+    ))
 }

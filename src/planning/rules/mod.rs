@@ -29,6 +29,7 @@ mod semi_joins_down;
 mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
+mod window_keys_as_columns;
 mod window_keys_sorted;
 
 pub use cancellable_joins::CancellableJoins;
@@ -47,7 +48,9 @@ pub use float_zeros::FloatZeros;
 pub use in_lists_keep_nulls::InListsKeepNulls;
 pub use inexact_float_stats::InexactFloatStats;
 pub use joined_keys_only::JoinedKeysOnly;
-pub use joins_in_a_cluster::{PartitionedHashJoins, RightDrivenNestedLoops};
+pub use joins_in_a_cluster::{
+    FullNestedLoopsInOneTask, PartitionedHashJoins, RightDrivenNestedLoops,
+};
 pub use measured_empty_leaves::MeasuredEmptyLeaves;
 pub use not_distinct_as_equal::NotDistinctAsEqual;
 pub use null_aware_in::NullAwareIn;
@@ -58,6 +61,7 @@ pub use semi_joins_down::SemiJoinsDown;
 pub use small_joins_first::SmallJoinsFirst;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
+pub use window_keys_as_columns::WindowKeysAsColumns;
 pub use window_keys_sorted::WindowKeysSorted;
 
 use std::sync::Arc;
