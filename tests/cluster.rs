@@ -8,9 +8,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use assert_cmd::cargo::CommandCargoExt;
 use common::cluster::Cluster;
 use common::morsel;
+use morsel::session::{Collected, EngineOptions, Session};
 
 /// `morsel ARGS…` here, which must succeed; its stdout.
 fn run_locally(args: &[&str]) -> String {
@@ -211,6 +214,59 @@ fn client(cluster: &Cluster, query: &str) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// The progress bar's figures for a query on a cluster come from the
+/// scheduler: every stage of the job from the start, the tasks of each
+/// (one per partition of its input), and those done, which only grow.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_query_reports_its_stages_and_tasks_while_it_runs() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, query) = slow_query(data.path());
+    let cluster = Cluster::start(2);
+    let options = EngineOptions {
+        cluster: Some(cluster.url.clone()),
+        ..EngineOptions::default()
+    };
+    let session = Session::new(&options).unwrap();
+    let finished = AtomicBool::new(false);
+    let run = async {
+        let mut rows = Collected::default();
+        let ran = session.execute(&query, &mut rows).await;
+        finished.store(true, Ordering::SeqCst);
+        ran
+    };
+    let watch = async {
+        let mut seen = Vec::new();
+        while !finished.load(Ordering::SeqCst) {
+            if let Some(job) = session.progress().await.and_then(|now| now.job) {
+                seen.push(job);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen
+    };
+    let (ran, seen) = tokio::join!(run, watch);
+    ran.unwrap();
+    assert!(!seen.is_empty(), "no progress from the scheduler");
+    let stages = seen[0].stages.len();
+    // Two scans, the join, the grouping and the ordering.
+    assert!(stages >= 3, "{:?}", seen[0]);
+    for (before, after) in seen.iter().zip(&seen[1..]) {
+        assert_eq!(after.stages.len(), stages, "{after:?}");
+        assert!(
+            after.tasks_done() >= before.tasks_done(),
+            "{before:?} then {after:?}"
+        );
+        assert!(after.tasks_done() <= after.tasks(), "{after:?}");
+    }
+    let midway = seen
+        .iter()
+        .find(|job| job.stages_done() > 0 && job.stages_done() < stages);
+    assert!(
+        midway.is_some(),
+        "no stage seen done before the last: {seen:?}"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::session::{ResultSink, Session};
+use crate::session::{ProgressSnapshot, ResultSink, Session};
 
 const DELAY: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(100);
@@ -49,16 +49,15 @@ impl StatementBar {
             if self.done.load(Ordering::SeqCst) {
                 return std::future::pending().await;
             }
-            if let Some(now) = session.progress() {
-                self.draw(now.fraction, now.rows);
+            if let Some(now) = session.progress().await {
+                self.draw(&now);
             }
             tokio::time::sleep(TICK).await;
         }
     }
 
-    fn draw(&self, fraction: Option<f64>, rows: usize) {
-        let rows = crate::output::group_digits(rows);
-        match fraction {
+    fn draw(&self, now: &ProgressSnapshot) {
+        match now.fraction {
             Some(fraction) => {
                 self.bar.set_style(bar_style());
                 self.bar.set_position((fraction * STEPS as f64) as u64);
@@ -68,12 +67,27 @@ impl StatementBar {
                 self.bar.tick();
             }
         }
-        self.bar.set_message(format!("{rows} rows"));
+        self.bar.set_message(done_so_far(now));
     }
 
     pub fn clear(&self) {
         self.done.store(true, Ordering::SeqCst);
         self.bar.finish_and_clear();
+    }
+}
+
+/// What the bar says has been done: a cluster's stages and tasks, or the
+/// rows read here.
+fn done_so_far(now: &ProgressSnapshot) -> String {
+    match &now.job {
+        Some(job) => format!(
+            "{} of {} stages, {} of {} tasks",
+            job.stages_done(),
+            job.stages.len(),
+            job.tasks_done(),
+            job.tasks()
+        ),
+        None => format!("{} rows", crate::output::group_digits(now.rows)),
     }
 }
 

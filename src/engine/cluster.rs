@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -40,6 +40,7 @@ use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::LogicalPlanNode;
 use futures::Stream;
+use serde::{Deserialize, Serialize};
 use tonic::transport::Channel;
 
 use super::fresh_listings;
@@ -432,6 +433,60 @@ fn stage_operator(operator: OperatorWithMetrics) -> StageOperator {
         description: operator.operator_desc,
         metrics,
     }
+}
+
+/// The scheduler's route that tells how far a running job has come
+/// (served by `cluster::scheduler`; Ballista 55's gRPC tells only of the
+/// stages that have finished).
+pub const PROGRESS_ROUTE: &str = "/morsel/jobs/{job_id}/progress";
+
+/// How far a running job has come: each of its stages, its tasks (one per
+/// partition of its input) done and in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub stages: Vec<StageProgress>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageProgress {
+    pub tasks: usize,
+    pub done: usize,
+}
+
+impl JobProgress {
+    pub fn stages_done(&self) -> usize {
+        self.stages.iter().filter(|s| s.done >= s.tasks).count()
+    }
+
+    pub fn tasks(&self) -> usize {
+        self.stages.iter().map(|s| s.tasks).sum()
+    }
+
+    pub fn tasks_done(&self) -> usize {
+        self.stages.iter().map(|s| s.done.min(s.tasks)).sum()
+    }
+
+    /// The share of tasks done, 0 to 1.
+    pub fn fraction(&self) -> f64 {
+        match self.tasks() {
+            0 => 0.0,
+            tasks => self.tasks_done() as f64 / tasks as f64,
+        }
+    }
+}
+
+/// How far the job of `plan`, running on the cluster at `url`, has come;
+/// `None` before the scheduler has taken it, after it ended, or if the
+/// scheduler does not tell within [`ASK_TIMEOUT`].
+pub async fn job_progress(plan: &Arc<dyn ExecutionPlan>, url: &str) -> Option<JobProgress> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    let job_id = job_id(plan)?;
+    let route = PROGRESS_ROUTE.replace("{job_id}", &job_id);
+    let address = format!("{}{route}", scheduler_endpoint(url).ok()?);
+    let client = CLIENT.get_or_init(reqwest::Client::new);
+    let response = client.get(address).timeout(ASK_TIMEOUT).send().await.ok()?;
+    let body = response.error_for_status().ok()?.bytes().await.ok()?;
+    serde_json::from_slice(&body).ok()
 }
 
 /// One question to the scheduler at `endpoint`, `None` if it cannot be

@@ -13,7 +13,8 @@ mod cluster;
 pub mod memory;
 
 pub use cluster::{
-    Job, JobFigures, JobStage, StageOperator, node_config, node_runtime, scheduler_state,
+    Job, JobFigures, JobProgress, JobStage, PROGRESS_ROUTE, StageOperator, StageProgress,
+    node_config, node_runtime, scheduler_state,
 };
 
 use std::num::NonZeroUsize;
@@ -186,6 +187,12 @@ impl Engine {
     /// a plan run here.
     pub async fn finished_job(&self, plan: &Arc<dyn ExecutionPlan>) -> Option<Job> {
         cluster::finished_job(plan, self.cluster.as_ref()?).await
+    }
+
+    /// How far `plan`'s job on the cluster has come, while it runs there;
+    /// `None` for a plan run here.
+    pub async fn job_progress(&self, plan: &Arc<dyn ExecutionPlan>) -> Option<JobProgress> {
+        cluster::job_progress(plan, self.cluster.as_ref()?).await
     }
 
     /// Registers every table found directly under `dir`.

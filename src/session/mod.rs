@@ -336,12 +336,23 @@ impl Session {
         self.last.lock().as_ref()?.job.clone()
     }
 
-    /// How far the running statement has come.
-    pub fn progress(&self) -> Option<ProgressSnapshot> {
-        let last = self.last.lock();
-        let run = last.as_ref()?;
-        let read = self.engine.io_counts().since(run.io_start).bytes_read;
-        Some(run.progress.snapshot(read))
+    /// How far the running statement has come: here, from its scans'
+    /// figures; on a cluster, from the scheduler.
+    pub async fn progress(&self) -> Option<ProgressSnapshot> {
+        let (here, plan) = {
+            let last = self.last.lock();
+            let run = last.as_ref()?;
+            let read = self.engine.io_counts().since(run.io_start).bytes_read;
+            (run.progress.snapshot(read), Arc::clone(&run.plan))
+        };
+        match self.engine.job_progress(&plan).await {
+            Some(job) => Some(ProgressSnapshot {
+                fraction: Some(job.fraction()),
+                job: Some(job),
+                ..here
+            }),
+            None => Some(here),
+        }
     }
 
     async fn stream_into<S: ResultSink + ?Sized>(

@@ -14,6 +14,8 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::ExecutionPlan;
 
+use crate::engine::JobProgress;
+
 /// The input of a plan: its leaves (file scans, generators) and how much
 /// they will read, when every leaf is a file scan.
 #[derive(Debug)]
@@ -24,12 +26,15 @@ pub struct Progress {
 }
 
 /// Where a query stands now.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProgressSnapshot {
     /// Share of the input done, 0 to 1, when the input's size is known.
     pub fraction: Option<f64>,
     /// Rows the leaves have produced so far.
     pub rows: usize,
+    /// The stages and tasks of a cluster's job, when a cluster runs it:
+    /// its rows are read there, and `fraction` is its share of tasks done.
+    pub job: Option<JobProgress>,
 }
 
 impl Progress {
@@ -100,6 +105,7 @@ impl Progress {
         ProgressSnapshot {
             fraction: fraction.map(|f| f.clamp(0.0, 1.0)),
             rows,
+            job: None,
         }
     }
 }
