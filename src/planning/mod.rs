@@ -130,6 +130,12 @@ pub fn physical_rules(
     rules
 }
 
+/// The logical rules a cluster's client runs after all others: what a
+/// plan whose tasks run apart must not hold (a FULL nested loop).
+pub fn cluster_optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    vec![Arc::new(rules::FullJoinsApart)]
+}
+
 /// The physical rules of a planner whose plans travel to other processes
 /// (a cluster's scheduler): DataFusion's with those of ours whose plans
 /// DataFusion's codec can send. The rest run where each stage runs
@@ -157,9 +163,6 @@ pub fn distributed_physical_rules(
             // Right after the sorts are added, one of which may leave out
             // a window's key that only the scheduler knows constant.
             rules.push(Arc::new(rules::WindowKeysSorted) as _);
-            // After the repartitions are placed: DataFusion's would take
-            // out the coalesce that keeps a FULL nested loop in one task.
-            rules.push(Arc::new(rules::FullNestedLoopsInOneTask) as _);
         }
     }
     // Last, so that no rule brings back a leaf whose tasks would report
@@ -434,7 +437,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 10);
+        assert_eq!(planned.len(), count + 9);
         assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
@@ -451,10 +454,7 @@ mod tests {
             planned[requirements - 2..requirements],
             ["partitioned_hash_joins", "right_driven_nested_loops"]
         );
-        assert_eq!(
-            planned[requirements + 1..requirements + 3],
-            ["window_keys_sorted", "full_nested_loops_in_one_task"]
-        );
+        assert_eq!(planned[requirements + 1], "window_keys_sorted");
         assert!(selection < requirements);
         let pushdown = planned.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(planned[pushdown - 1], "filters_under_renames");

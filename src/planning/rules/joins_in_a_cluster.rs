@@ -16,24 +16,26 @@
 //! mark join's rows, were emitted by every task: duplicates (sqlfuzz
 //! through a cluster). [`RightDrivenNestedLoops`] swaps such a join's
 //! sides, so that each task answers for its own rows, before DataFusion
-//! adds the repartitions. A FULL join cannot be swapped into safety:
-//! [`FullNestedLoopsInOneTask`] reads its right side in one task, after
-//! DataFusion has placed its repartitions (which would take such a
-//! coalesce out and spread the side again).
+//! adds the repartitions. A FULL join cannot be swapped into safety, nor
+//! kept to one task (Ballista's planner runs `EnsureRequirements` again on
+//! each stage, which takes out a coalesce no operator asks for; sqlfuzz
+//! found the duplicates): [`FullJoinsApart`], a logical rule of the
+//! client's, writes it as the LEFT join and the right side's unmatched rows,
+//! which the nested loops above answer task by task.
 
 use std::sync::Arc;
 
-use datafusion::common::JoinType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, JoinType, ScalarValue};
 use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, Join, LogicalPlan, LogicalPlanBuilder, lit};
+use datafusion::optimizer::optimizer::ApplyOrder;
+use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::{
     HashJoinExec, HashJoinExecBuilder, NestedLoopJoinExec, PartitionMode,
-};
-use datafusion::physical_plan::{
-    ChildrenPropertiesMode, ExecutionPlan, ExecutionPlanProperties, ReplaceChildrenOptions,
 };
 
 /// Makes every hash join that collects its build side once a partitioned
@@ -133,44 +135,81 @@ fn right_driven_nested_loop(
     }
 }
 
-/// Reads the right side of each FULL nested-loop join in one task, so
-/// that the left side's unmatched rows are added once.
+/// Writes each FULL join without equi-join keys (a nested loop) as the
+/// LEFT join of its sides and, below it in a UNION ALL, the right side's
+/// rows that match no left row, with NULLs for the left side's columns.
 #[derive(Debug, Default)]
-pub struct FullNestedLoopsInOneTask;
+pub struct FullJoinsApart;
 
-impl PhysicalOptimizerRule for FullNestedLoopsInOneTask {
-    fn optimize(
-        &self,
-        plan: Arc<dyn ExecutionPlan>,
-        _config: &ConfigOptions,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(full_nested_loop_in_one_task)
-            .map(|transformed| transformed.data)
-    }
-
+impl OptimizerRule for FullJoinsApart {
     fn name(&self) -> &str {
-        "full_nested_loops_in_one_task"
+        "full_joins_apart"
     }
 
-    fn schema_check(&self) -> bool {
-        true
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        match &plan {
+            LogicalPlan::Join(join) if join.join_type == JoinType::Full && join.on.is_empty() => {
+                left_join_and_unmatched_right(join).map(Transformed::yes)
+            }
+            _ => Ok(Transformed::no(plan)),
+        }
     }
 }
 
-fn full_nested_loop_in_one_task(
-    node: Arc<dyn ExecutionPlan>,
-) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
-    let Some(join) = node.downcast_ref::<NestedLoopJoinExec>() else {
-        return Ok(Transformed::no(node));
-    };
-    let right = join.right();
-    if *join.join_type() != JoinType::Full || right.output_partitioning().partition_count() <= 1 {
-        return Ok(Transformed::no(node));
-    }
-    let one_task: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(Arc::clone(right)));
-    let children = vec![Arc::clone(join.left()), one_task];
-    let recompute = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute);
-    Ok(Transformed::yes(
-        node.replace_children(children, recompute)?,
-    ))
+/// The name each column of the two branches of the UNION ALL takes by
+/// its position: DataFusion's union drops the columns' tables, and a name
+/// both sides have (`x.k`, `y.k`) would repeat.
+const BRANCH_COLUMN: &str = "__morsel_full_join_";
+
+fn left_join_and_unmatched_right(join: &Join) -> Result<LogicalPlan> {
+    let condition = join.filter.clone().unwrap_or(lit(true));
+    let joined = LogicalPlanBuilder::from(join.left.as_ref().clone())
+        .join_on(
+            join.right.as_ref().clone(),
+            JoinType::Left,
+            [condition.clone()],
+        )?
+        .build()?;
+    let unmatched = LogicalPlanBuilder::from(join.right.as_ref().clone())
+        .join_on(join.left.as_ref().clone(), JoinType::LeftAnti, [condition])?
+        .build()?;
+    let left_as_nulls = join
+        .left
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| Ok(lit(ScalarValue::try_from(field.data_type())?)))
+        .collect::<Result<Vec<_>>>()?;
+    let right_columns = join.right.schema().columns().into_iter().map(Expr::Column);
+    let joined_columns = joined.schema().columns().into_iter().map(Expr::Column);
+    let union = by_position(joined, joined_columns)?
+        .union(by_position(unmatched, left_as_nulls.into_iter().chain(right_columns))?.build()?)?;
+    let named_back = join
+        .schema
+        .iter()
+        .enumerate()
+        .map(|(i, (qualifier, field))| {
+            Expr::Column(Column::from_name(format!("{BRANCH_COLUMN}{i}")))
+                .alias_qualified(qualifier.cloned(), field.name())
+        });
+    union.project(named_back)?.build()
+}
+
+/// `plan` giving `columns`, each named by its position.
+fn by_position(
+    plan: LogicalPlan,
+    columns: impl Iterator<Item = Expr>,
+) -> Result<LogicalPlanBuilder> {
+    let named = columns
+        .enumerate()
+        .map(|(i, column)| column.alias(format!("{BRANCH_COLUMN}{i}")));
+    LogicalPlanBuilder::from(plan).project(named)
 }
