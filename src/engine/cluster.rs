@@ -85,11 +85,10 @@ pub fn client_state(state: SessionState, url: &str) -> Result<SessionState> {
         ),
     };
     let config = config.with_ballista_query_planner(Arc::new(planner));
-    let mut builder = SessionStateBuilder::new_from_existing(state).with_config(config);
-    for rule in planning::cluster_optimizer_rules() {
-        builder = builder.with_optimizer_rule(rule);
-    }
-    builder.build().upgrade_for_ballista(scheduler)
+    SessionStateBuilder::new_from_existing(state)
+        .with_config(config)
+        .build()
+        .upgrade_for_ballista(scheduler)
 }
 
 /// Ballista's planner, handed each plan with morsel's tables as they can

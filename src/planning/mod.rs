@@ -130,12 +130,6 @@ pub fn physical_rules(
     rules
 }
 
-/// The logical rules a cluster's client runs after all others: what a
-/// plan whose tasks run apart must not hold (a FULL nested loop).
-pub fn cluster_optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    vec![Arc::new(rules::FullJoinsApart)]
-}
-
 /// The physical rules of a planner whose plans travel to other processes
 /// (a cluster's scheduler): DataFusion's with those of ours whose plans
 /// DataFusion's codec can send. The rest run where each stage runs

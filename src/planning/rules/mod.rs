@@ -48,7 +48,7 @@ pub use float_zeros::FloatZeros;
 pub use in_lists_keep_nulls::InListsKeepNulls;
 pub use inexact_float_stats::InexactFloatStats;
 pub use joined_keys_only::JoinedKeysOnly;
-pub use joins_in_a_cluster::{FullJoinsApart, PartitionedHashJoins, RightDrivenNestedLoops};
+pub use joins_in_a_cluster::{PartitionedHashJoins, RightDrivenNestedLoops};
 pub use measured_empty_leaves::MeasuredEmptyLeaves;
 pub use not_distinct_as_equal::NotDistinctAsEqual;
 pub use null_aware_in::NullAwareIn;

@@ -13,6 +13,14 @@
 //! same order where they are constant, and one the window accepts
 //! anywhere. It runs on the scheduler, after `EnsureRequirements` adds the
 //! sorts.
+//!
+//! A window over rows that some other operator keeps in order failed the
+//! same way: the scheduler sorted the probe side below a partitioned
+//! `RightAnti` hash join, which keeps the probe side's order, and an
+//! executor did not find the join's output ordered (`--seed 9205`, query
+//! 137, at four partitions). So a window whose input is not a sort gets
+//! one, by its PARTITION BY and ORDER BY keys: rows already in that order
+//! cost a pass over them.
 
 use std::sync::Arc;
 
@@ -22,8 +30,11 @@ use datafusion::error::Result;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::windows::WindowExpr;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec};
-use datafusion::physical_plan::{ChildrenPropertiesMode, ExecutionPlan, ReplaceChildrenOptions};
+use datafusion::physical_plan::{
+    ChildrenPropertiesMode, ExecutionPlan, ExecutionPlanProperties, ReplaceChildrenOptions,
+};
 
 /// Puts each window's missing PARTITION BY keys first in the sort below it.
 #[derive(Debug, Default)]
@@ -57,8 +68,8 @@ impl PhysicalOptimizerRule for WindowKeysSorted {
 }
 
 /// The sort below `node`, a window, with the window's PARTITION BY keys it
-/// lacks put first; `None` where `node` is no window over a sort or the
-/// sort has them all.
+/// lacks put first, or a sort by its keys where its input is no sort;
+/// `None` where `node` is no window or its sort has the keys.
 fn sort_with_window_keys(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let (window_exprs, input) = if let Some(window) = node.downcast_ref::<BoundedWindowAggExec>() {
         (window.window_expr(), window.input())
@@ -67,8 +78,11 @@ fn sort_with_window_keys(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn
     } else {
         return Ok(None);
     };
-    let (Some(first), Some(sort)) = (window_exprs.first(), input.downcast_ref::<SortExec>()) else {
+    let Some(first) = window_exprs.first() else {
         return Ok(None);
+    };
+    let Some(sort) = input.downcast_ref::<SortExec>() else {
+        return Ok(sort_by_window_keys(first, input));
     };
     let sorted = sort.expr();
     let missing: Vec<PhysicalSortExpr> = first
@@ -87,4 +101,21 @@ fn sort_with_window_keys(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn
         .with_preserve_partitioning(sort.preserve_partitioning())
         .with_fetch(sort.fetch());
     Ok(Some(Arc::new(keyed)))
+}
+
+/// `input` sorted by `window`'s PARTITION BY keys, then its ORDER BY keys;
+/// `None` for a window with neither.
+fn sort_by_window_keys(
+    window: &Arc<dyn WindowExpr>,
+    input: &Arc<dyn ExecutionPlan>,
+) -> Option<Arc<dyn ExecutionPlan>> {
+    let partition_keys = window
+        .partition_by()
+        .iter()
+        .map(|key| PhysicalSortExpr::new_default(Arc::clone(key)));
+    let keys = partition_keys.chain(window.order_by().iter().cloned());
+    let ordering = LexOrdering::new(keys)?;
+    let several = input.output_partitioning().partition_count() > 1;
+    let sort = SortExec::new(ordering, Arc::clone(input)).with_preserve_partitioning(several);
+    Some(Arc::new(sort))
 }
