@@ -33,26 +33,31 @@ impl Value {
         }
     }
 
-    /// The order both answers' rows are put in before they are paired:
-    /// numbers by value (within 1e-6 of zero as zero, NaN as one), the
-    /// rest by kind, then value. Numbers were once sorted by a key rounded
+    /// The order both answers' rows are put in before they are paired: by
+    /// kind, then by value, numbers within 1e-6 of zero as zero and every
+    /// NaN as one. Numbers were once sorted by a key rounded
     /// to six digits, and rows whose values differed only in the seventh
     /// (-118765.625 and -118766.375) came in either order and were paired
     /// wrongly: a false mismatch (`--seed 9115`, query 36276).
     fn order(&self, other: &Value) -> Ordering {
-        match (self.number(), other.number()) {
-            (Some(a), Some(b)) => canonical(a).total_cmp(&canonical(b)),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => match (self, other) {
-                (Value::Null, Value::Null) => Ordering::Equal,
-                (Value::Null, _) => Ordering::Greater,
-                (_, Value::Null) => Ordering::Less,
-                (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-                (Value::Bool(_), _) => Ordering::Less,
-                (_, Value::Bool(_)) => Ordering::Greater,
-                (a, b) => format!("{a:?}").cmp(&format!("{b:?}")),
+        let by_kind = self.kind().cmp(&other.kind());
+        by_kind.then_with(|| match (self, other) {
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            _ => match (self.number(), other.number()) {
+                (Some(a), Some(b)) => canonical(a).total_cmp(&canonical(b)),
+                _ => Ordering::Equal,
             },
+        })
+    }
+
+    /// Where a cell's kind sorts: numbers, booleans, strings, NULL.
+    fn kind(&self) -> u8 {
+        match self {
+            Value::Int(_) | Value::Num(_) => 0,
+            Value::Bool(_) => 1,
+            Value::Str(_) => 2,
+            Value::Null => 3,
         }
     }
 
@@ -80,8 +85,10 @@ pub type Row = Vec<Value>;
 /// The rows in an order both engines' answers share.
 pub fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| {
-        let cells = a.iter().zip(b).map(|(x, y)| x.order(y));
-        cells.fold(a.len().cmp(&b.len()), Ordering::then)
+        let mut cells = a.iter().zip(b).map(|(x, y)| x.order(y));
+        cells
+            .find(|order| order.is_ne())
+            .unwrap_or_else(|| a.len().cmp(&b.len()))
     });
     rows
 }

@@ -27,7 +27,7 @@
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{JoinType, not_impl_err};
 use datafusion::error::Result;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -115,14 +115,7 @@ impl PhysicalOptimizerRule for RightDrivenNestedLoops {
 /// (docs/reliability.md, C7; the cause is not found), while the join alone,
 /// or an inner one in the union, answers right.
 fn refuse_outer_nested_loops_in_unions(plan: &Arc<dyn ExecutionPlan>) -> Result<()> {
-    let mut refused = false;
-    plan.apply(|node| {
-        if node.is::<UnionExec>() {
-            refused |= has_outer_nested_loop(node)?;
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
-    if refused {
+    if plan.exists(|node| Ok(node.is::<UnionExec>() && has_outer_nested_loop(node)?))? {
         return not_impl_err!(
             "a UNION over an outer join without an equality cannot run on a cluster yet \
              (its answer can come out wrong there); run it without --cluster"
