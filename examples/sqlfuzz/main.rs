@@ -43,6 +43,11 @@ struct Args {
     /// Seed of the tables and queries; the same seed runs the same queries
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Draw the queries before this one without running them: the tables
+    /// and query of a report come back in seconds (`--from N --queries
+    /// N+1` leaves query N's tables in `--dir`)
+    #[arg(long, default_value_t = 0)]
+    from: u64,
     /// Queries over one set of tables before new ones are written
     #[arg(long, default_value_t = 100)]
     per_tables: u64,
@@ -205,16 +210,22 @@ async fn run(args: &Args, dir: &Path, reports: &Path) -> Tally {
     for n in 0..args.queries {
         if n % args.per_tables == 0 {
             data::write_tables(dir, &mut rng, args.max_rows, args.nan);
+            morsel = None;
+        }
+        let query = queries::Generator::new(&mut rng, &tables).query();
+        if n < args.from {
+            continue;
+        }
+        if morsel.is_none() {
             morsel = Some(Morsel::open(dir, args.memory_limit_mib, args.cluster.clone()).await);
             match &mut duckdb {
-                Some(d) => d.create_views(dir),
+                Some(d) => d.create_tables(dir),
                 None => duckdb = Some(DuckDb::start(dir)),
             }
         }
         let (Some(duckdb), Some(morsel)) = (&mut duckdb, &morsel) else {
             unreachable!("opened above");
         };
-        let query = queries::Generator::new(&mut rng, &tables).query();
         tally.queries += 1;
         let mut report = String::new();
         let ours = answer(&morsel.free, &query.sql).await;

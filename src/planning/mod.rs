@@ -52,6 +52,9 @@ pub fn analyzer_rules(
             // And after: a float IN list and its value have one type, and
             // a DISTINCT aggregate's arguments their final types.
             rules.push(Arc::new(rules::FloatZeros) as _);
+            // And after: every float has its final type; before the
+            // optimizer, which folds the constant NaNs it makes one.
+            rules.push(Arc::new(rules::OneNan) as _);
         }
     }
     rules
@@ -211,7 +214,9 @@ fn rules_around_defaults(
             // misreads a projection above a filter that has one of its own.
             rules.push(Arc::new(rules::FilterProjectionsApart));
         }
+        let is_filter_pushdown = rule.name() == "FilterPushdown";
         let is_join_selection = rule.name() == "join_selection";
+        let is_limit_aggregation = rule.name() == "LimitAggregation";
         if rule.name() == "FilterPushdown(Post)" {
             // DataFusion's late filter pushdown, which carries the joins'
             // dynamic filters down through the repartitions added since,
@@ -226,6 +231,16 @@ fn rules_around_defaults(
             // corrects; before the repartitions and dynamic filters that
             // follow from them are added.
             rules.push(Arc::new(rules::FewerRowsBuild { may_collect }));
+        }
+        if is_filter_pushdown {
+            // Right after DataFusion hands the scans their filters, from
+            // which each Parquet scan prunes.
+            rules.push(Arc::new(rules::NanSafePruning));
+        }
+        if is_limit_aggregation {
+            // Right after DataFusion bounds groupings by a top-k, which
+            // it cannot do over floats holding NaN.
+            rules.push(Arc::new(rules::TopKGroupsNotFloats));
         }
     }
     rules
@@ -249,13 +264,19 @@ fn spilling_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + S
 
 /// Aggregate functions that take the place of DataFusion's of the same name.
 pub fn aggregate_functions() -> Vec<AggregateUDF> {
-    vec![AggregateUDF::from(operators::CheckedSum::default())]
+    let min_max = operators::FloatMinMax::both().map(AggregateUDF::from);
+    [AggregateUDF::from(operators::CheckedSum::default())]
+        .into_iter()
+        .chain(min_max)
+        .collect()
 }
 
 /// Functions that the plans a cluster's scheduler makes call by name, for
 /// its executors to know.
 pub fn travelling_functions() -> Vec<ScalarUDF> {
-    operators::CheckedIntegerArithmetic::all()
+    let mut functions = operators::CheckedIntegerArithmetic::all();
+    functions.push(ScalarUDF::from(operators::CanonicalNan::default()));
+    functions
 }
 
 /// The settings our rules need from the rest of the planner under a memory
@@ -408,20 +429,23 @@ mod tests {
         let count = defaults.len() + projection_pushdowns(&defaults);
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
-        assert_eq!(free.len(), count + 6);
+        assert_eq!(free.len(), count + 8);
         assert_each_projection_pushdown_follows_filter_projections_apart(&free);
         let selection = free.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(free[selection + 1], "fewer_rows_build");
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
+        assert_eq!(free[pushdown + 1], "nan_safe_pruning");
         assert!(selection < pushdown);
-        assert_eq!(free[count + 5], "cancellable_joins");
+        assert_eq!(free[count + 7], "cancellable_joins");
         let requirements = free.iter().position(|r| r == "EnsureRequirements").unwrap();
         assert_eq!(free[requirements - 1], "self_equalities_unlinked");
+        let top_k = free.iter().position(|r| r == "LimitAggregation").unwrap();
+        assert_eq!(free[top_k + 1], "top_k_groups_not_floats");
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 5], free[..count + 5]);
+        assert_eq!(limited[..count + 7], free[..count + 7]);
         assert_eq!(
-            limited[count + 5..],
+            limited[count + 7..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
     }
@@ -431,7 +455,7 @@ mod tests {
         let defaults = PhysicalOptimizer::new().rules;
         let count = defaults.len() + projection_pushdowns(&defaults);
         let planned = names(&distributed_physical_rules(defaults), |r| r.name());
-        assert_eq!(planned.len(), count + 9);
+        assert_eq!(planned.len(), count + 11);
         assert_each_projection_pushdown_follows_filter_projections_apart(&planned);
         assert_eq!(planned.last().unwrap(), "measured_empty_leaves");
         assert_eq!(
@@ -505,5 +529,6 @@ mod tests {
         assert_eq!(rules[at + 2], "in_lists_keep_nulls");
         assert_eq!(rules[at + 3], "not_distinct_as_equal");
         assert_eq!(rules[at + 4], "float_zeros");
+        assert_eq!(rules[at + 5], "one_nan");
     }
 }

@@ -1,0 +1,90 @@
+//! Rule: every NaN a query makes is the one NaN, the positive one.
+//!
+//! arrow compares, sorts, groups and hashes floats by IEEE's total order,
+//! in which a NaN with its sign bit set is below -inf and not equal to the
+//! positive NaN, and x86 arithmetic makes that negative NaN from numbers
+//! (`inf - inf`, `0 * inf`, `0 / 0`, `sqrt(-1)`): `5 <= f - f` was false
+//! for f = inf where DuckDB, with one NaN above every number, says true;
+//! `ORDER BY f - f` put that NaN first, `GROUP BY` and `count(DISTINCT …)`
+//! made a group of each NaN, and `f - f = 'NaN'` missed it (found by
+//! `sqlfuzz --nan`). This rule wraps each float that arithmetic, a
+//! negation, a function or a cast from text makes in
+//! [`CanonicalNan`](crate::planning::operators::CanonicalNan), which maps
+//! every NaN to the positive one; a column read from a file is left as it
+//! is. It runs after type coercion, so the types it asks are final, and
+//! before the optimizer, which folds the constants it wraps.
+
+use std::sync::Arc;
+
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::expr::{Cast, ScalarFunction, TryCast};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, ScalarUDF};
+use datafusion::optimizer::AnalyzerRule;
+
+use crate::planning::operators::{CANONICAL_NAN, CanonicalNan};
+
+/// Gives every float a query computes the positive NaN for its NaNs.
+#[derive(Debug, Default)]
+pub struct OneNan;
+
+impl AnalyzerRule for OneNan {
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(one_nan_in_node)
+            .map(|transformed| transformed.data)
+    }
+
+    fn name(&self) -> &str {
+        "one_nan"
+    }
+}
+
+fn one_nan_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let schema = super::input_schema(&plan)?;
+    super::rewrite_expressions(plan, |e| one_nan(e, &schema))
+}
+
+/// `expr` wrapped in the canonical NaN where it makes a float that may be
+/// a NaN of another sign; a wrapper of a wrapper is one wrapper, so the
+/// rule may run again over its own output.
+fn one_nan(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    if let Some(inner) = canonical_argument(&expr).and_then(canonical_argument) {
+        return Ok(Transformed::yes(canonical(inner.clone())));
+    }
+    if !makes_floats(&expr, schema)? || !expr.get_type(schema)?.is_floating() {
+        return Ok(Transformed::no(expr));
+    }
+    Ok(Transformed::yes(canonical(expr)))
+}
+
+/// Whether `expr` computes its value, where a float computed may be NaN.
+/// A cast makes one only from text, which it parses (`'-NaN'` is the
+/// negative one); a cast from a number or a column read as it is stays
+/// bare, and so open to the scan's pruning.
+fn makes_floats(expr: &Expr, schema: &DFSchema) -> Result<bool> {
+    Ok(match expr {
+        Expr::BinaryExpr(BinaryExpr { op, .. }) => op.is_numerical_operators(),
+        Expr::Negative(_) => true,
+        // A function of no arguments (`random()`, `pi()`) makes no NaN.
+        Expr::ScalarFunction(call) => !call.args.is_empty() && call.func.name() != CANONICAL_NAN,
+        Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => {
+            expr.get_type(schema)?.is_string()
+        }
+        _ => false,
+    })
+}
+
+/// The argument of a call of the canonical NaN.
+fn canonical_argument(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::ScalarFunction(call) if call.func.name() == CANONICAL_NAN => call.args.first(),
+        _ => None,
+    }
+}
+
+/// `expr` with its NaNs made the positive one.
+fn canonical(expr: Expr) -> Expr {
+    let function = Arc::new(ScalarUDF::from(CanonicalNan::default()));
+    Expr::ScalarFunction(ScalarFunction::new_udf(function, vec![expr]))
+}
