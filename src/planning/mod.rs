@@ -55,6 +55,9 @@ pub fn analyzer_rules(
             // And after: every float has its final type; before the
             // optimizer, which folds the constant NaNs it makes one.
             rules.push(Arc::new(rules::OneNan) as _);
+            // And after: a product has its final type, which the
+            // simplifier would drop writing a product with zero as zero.
+            rules.push(Arc::new(rules::DecimalZeroProducts) as _);
         }
     }
     rules
@@ -214,7 +217,6 @@ fn rules_around_defaults(
             // misreads a projection above a filter that has one of its own.
             rules.push(Arc::new(rules::FilterProjectionsApart));
         }
-        let is_filter_pushdown = rule.name() == "FilterPushdown";
         let is_join_selection = rule.name() == "join_selection";
         let is_limit_aggregation = rule.name() == "LimitAggregation";
         if rule.name() == "FilterPushdown(Post)" {
@@ -223,6 +225,10 @@ fn rules_around_defaults(
             // finds columns by name there, and takes the wrong one where a
             // name repeats.
             rules.push(Arc::new(rules::PushdownWhereNamesDiffer::new(rule)));
+            // Right after the last of DataFusion's filter pushdowns, when
+            // each Parquet scan has every filter it prunes by, the joins',
+            // top-k sorts' and aggregates' dynamic filters among them.
+            rules.push(Arc::new(rules::NanSafePruning));
             continue;
         }
         rules.push(rule);
@@ -231,11 +237,6 @@ fn rules_around_defaults(
             // corrects; before the repartitions and dynamic filters that
             // follow from them are added.
             rules.push(Arc::new(rules::FewerRowsBuild { may_collect }));
-        }
-        if is_filter_pushdown {
-            // Right after DataFusion hands the scans their filters, from
-            // which each Parquet scan prunes.
-            rules.push(Arc::new(rules::NanSafePruning));
         }
         if is_limit_aggregation {
             // Right after DataFusion bounds groupings by a top-k, which
@@ -435,7 +436,10 @@ mod tests {
         assert_eq!(free[selection + 1], "fewer_rows_build");
         let pushdown = free.iter().position(|r| r == "FilterPushdown").unwrap();
         assert_eq!(free[pushdown - 1], "filters_under_renames");
-        assert_eq!(free[pushdown + 1], "nan_safe_pruning");
+        let late_pushdown = (free.iter())
+            .position(|r| r == "FilterPushdown(Post) where names differ")
+            .unwrap();
+        assert_eq!(free[late_pushdown + 1], "nan_safe_pruning");
         assert!(selection < pushdown);
         assert_eq!(free[count + 7], "cancellable_joins");
         let requirements = free.iter().position(|r| r == "EnsureRequirements").unwrap();
@@ -530,5 +534,6 @@ mod tests {
         assert_eq!(rules[at + 3], "not_distinct_as_equal");
         assert_eq!(rules[at + 4], "float_zeros");
         assert_eq!(rules[at + 5], "one_nan");
+        assert_eq!(rules[at + 6], "decimal_zero_products");
     }
 }

@@ -8,13 +8,18 @@
 //! NaN being above every number) skipped the files whose only rows passing
 //! it were NaN: 0 rows where DuckDB found 3 (`sqlfuzz --nan`, over the
 //! hive table `tp`; also with `parquet.pruning` off, since files are
-//! pruned by their statistics before row groups are). This rule, right
-//! after DataFusion's filter pushdown, hands each Parquet scan its
-//! predicate with every float column read through
+//! pruned by their statistics before row groups are). The dynamic filters
+//! DataFusion adds while a query runs prune the same way: a join on `y.f =
+//! z.f` whose build side held NaN and numbers from 2.75 up skipped a file
+//! of `z` whose numbers stopped at 2.0, and its NaN row with them
+//! (`--seed 9302` query 12054, with `--nan`); an aggregate's `max(f)` and
+//! a top-k sort's bound do it too. This rule, right after DataFusion's last
+//! filter pushdown, hands each Parquet scan its predicate, the dynamic
+//! filters in it too, with every float column read through
 //! [`CanonicalNan`](crate::planning::operators::CanonicalNan): the same
-//! values, a function the pruning does not see through, so no float
-//! column prunes, and every other column prunes as before. The filter
-//! itself is unchanged.
+//! values, through a function the pruning does not see through, so no
+//! float column prunes and every other column prunes as before. The
+//! filters themselves are unchanged.
 
 use std::collections::HashMap;
 use std::sync::Arc;
