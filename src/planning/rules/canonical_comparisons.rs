@@ -1,6 +1,7 @@
-//! Rule: in a filter, a comparison of a column with a constant is written
-//! column first and with an unsigned float zero (`'a' = s` becomes
-//! `s = 'a'`, `1 < f` becomes `f > 1`, `f > -0.0` becomes `f > 0.0`).
+//! Rule: in a filter or a join's filter, a comparison of a column with a
+//! constant is written column first and with an unsigned float zero (`'a'
+//! = s` becomes `s = 'a'`, `1 < f` becomes `f > 1`, `f > -0.0` becomes `f
+//! > 0.0`).
 //!
 //! DataFusion's filter pushdown first merges each column's comparisons
 //! with constants: of two equalities it keeps one if they are the same
@@ -49,24 +50,43 @@ impl OptimizerRule for CanonicalComparisons {
         plan: LogicalPlan,
         _: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Filter(filter) = plan else {
-            return Ok(Transformed::no(plan));
-        };
-        let mut changed = false;
-        let conjuncts: Vec<Expr> = split_conjunction_owned(filter.predicate.clone())
-            .into_iter()
-            .map(|conjunct| {
-                let conjunct = canonical(conjunct);
-                changed |= conjunct.transformed;
-                conjunct.data
-            })
-            .collect();
-        let Some(predicate) = conjunction(conjuncts).filter(|_| changed) else {
-            return Ok(Transformed::no(LogicalPlan::Filter(filter)));
-        };
-        let filter = Filter::try_new(predicate, filter.input)?;
-        Ok(Transformed::yes(LogicalPlan::Filter(filter)))
+        match plan {
+            LogicalPlan::Filter(filter) => {
+                let Some(predicate) = canonical_predicate(&filter.predicate) else {
+                    return Ok(Transformed::no(LogicalPlan::Filter(filter)));
+                };
+                let filter = Filter::try_new(predicate, filter.input)?;
+                Ok(Transformed::yes(LogicalPlan::Filter(filter)))
+            }
+            // A join's filter, which the pushdown merges with the filters
+            // of the side it goes to: `5 IN (SELECT i … WHERE i = 5)`
+            // became a mark join on `5 = i` over a side filtered by
+            // `i = 5`, merged to FALSE (`sqlfuzz --seed 9118`, query 23381).
+            LogicalPlan::Join(mut join) => {
+                let predicate = join.filter.as_ref().and_then(canonical_predicate);
+                let Some(predicate) = predicate else {
+                    return Ok(Transformed::no(LogicalPlan::Join(join)));
+                };
+                join.filter = Some(predicate);
+                Ok(Transformed::yes(LogicalPlan::Join(join)))
+            }
+            _ => Ok(Transformed::no(plan)),
+        }
     }
+}
+
+/// `predicate` with each conjunct canonical, if any changed.
+fn canonical_predicate(predicate: &Expr) -> Option<Expr> {
+    let mut changed = false;
+    let conjuncts: Vec<Expr> = split_conjunction_owned(predicate.clone())
+        .into_iter()
+        .map(|conjunct| {
+            let conjunct = canonical(conjunct);
+            changed |= conjunct.transformed;
+            conjunct.data
+        })
+        .collect();
+    conjunction(conjuncts).filter(|_| changed)
 }
 
 /// `expr` written column first, with an unsigned zero, where it compares
