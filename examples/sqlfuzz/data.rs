@@ -3,8 +3,8 @@
 //! schema the query generator draws columns from.
 //!
 //! Values come from small domains so that joins match, groups repeat and
-//! rows duplicate; NULLs are everywhere; doubles include 0 (and NaN with
-//! `--nan`).
+//! rows duplicate; NULLs are everywhere; doubles include 0, -0.0, ±inf and
+//! NaN (none but 0 with `--finite`).
 //! morsel reads `tables/`; DuckDB reads the Parquet files, including
 //! `oracle/tc.parquet`, the same rows as the CSV table `tc`.
 
@@ -124,8 +124,8 @@ const CSV_STRINGS: [&str; 9] = ["a", "ab", "abc", "B", "b", "é", "日本", "a_b
 struct Draw<'a> {
     rng: &'a mut StdRng,
     null_rate: f64,
-    /// Whether doubles may be NaN.
-    nan: bool,
+    /// Whether doubles may be NaN, ±inf or -0.0.
+    specials: bool,
 }
 
 impl Draw<'_> {
@@ -162,11 +162,14 @@ impl Draw<'_> {
 
     /// DOUBLEs in quarters in [-10, 10], a tenth of them special.
     fn doubles(&mut self, n: usize) -> ArrayRef {
-        // NaN only with `--nan`, ±∞ and -0.0 never: DataFusion 55 compares
+        // NaN, ±inf and -0.0 unless `--finite`: DataFusion 55 compares
         // them by arrow's total order in some places and by IEEE in others,
-        // so answers with them still differ from DuckDB's (open,
-        // docs/reliability.md).
-        let special: &[f64] = if self.nan { &[f64::NAN, 0.0] } else { &[0.0] };
+        // which morsel's rules make one order, DuckDB's (docs/reliability.md).
+        let special: &[f64] = if self.specials {
+            &[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0]
+        } else {
+            &[0.0]
+        };
         let values: Vec<Option<f64>> = (0..n)
             .map(|_| {
                 if self.null() {
@@ -253,8 +256,8 @@ fn write_csv(path: &Path, batch: &RecordBatch) {
 
 /// Writes a new set of tables under `dir` (`tables/` for morsel, `oracle/`
 /// for DuckDB's copy of the CSV table), each with up to `max_rows` rows,
-/// NaN among the doubles when `nan`.
-pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, nan: bool) {
+/// NaN, ±inf and -0.0 among the doubles when `specials`.
+pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, specials: bool) {
     let tables = dir.join("tables");
     let oracle = dir.join("oracle");
     for sub in [&tables, &oracle] {
@@ -269,7 +272,7 @@ pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, nan: bool) {
     let mut draw = Draw {
         rng,
         null_rate,
-        nan,
+        specials,
     };
     write_parquet(&tables.join("ta.parquet"), &wide_batch(&mut draw, "ta", a));
     let tb = vec![
@@ -284,8 +287,9 @@ pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, nan: bool) {
     // fields is typed Null, on which `sum` and `avg` fail (open).
     draw.null_rate = draw.null_rate.min(0.1);
     let c = c.max(5);
-    // No NaN: CSV has no spelling of it that both engines read as NaN.
-    let nan = std::mem::replace(&mut draw.nan, false);
+    // No NaN or ±inf: CSV has no spelling of them that both engines read
+    // alike.
+    let specials = std::mem::replace(&mut draw.specials, false);
     let tc = batch_of(
         "tc",
         vec![
@@ -296,7 +300,7 @@ pub fn write_tables(dir: &Path, rng: &mut StdRng, max_rows: usize, nan: bool) {
             draw.bools(c),
         ],
     );
-    draw.nan = nan;
+    draw.specials = specials;
     write_csv(&tables.join("tc.csv"), &tc);
     write_parquet(&oracle.join("tc.parquet"), &tc);
     for k in 0..3 {

@@ -57,9 +57,9 @@ struct Args {
     /// Memory limit of the second morsel session, in MiB
     #[arg(long, default_value_t = 8)]
     memory_limit_mib: usize,
-    /// Put NaN among the doubles, where open differences remain (docs/reliability.md)
+    /// Leave NaN, ±inf and -0.0 out of the doubles (0 stays)
     #[arg(long)]
-    nan: bool,
+    finite: bool,
     /// Where tables and mismatch reports go (default: a new temporary directory)
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -209,7 +209,7 @@ async fn run(args: &Args, dir: &Path, reports: &Path) -> Tally {
     let started = Instant::now();
     for n in 0..args.queries {
         if n % args.per_tables == 0 {
-            data::write_tables(dir, &mut rng, args.max_rows, args.nan);
+            data::write_tables(dir, &mut rng, args.max_rows, !args.finite);
             morsel = None;
         }
         let query = queries::Generator::new(&mut rng, &tables).query();

@@ -6,7 +6,7 @@
 //! group's NaN was kept or lost by the order of the rows (`max` of 1, NaN, 5
 //! answered 5, DuckDB NaN; `min` answered 5 for 1); and they start from the
 //! largest finite number, so `max` of a group holding only -inf answered
-//! -1.797e308, and `min` of only +inf 1.797e308 (found by `sqlfuzz --nan`).
+//! -1.797e308, and `min` of only +inf 1.797e308 (found by sqlfuzz, with NaN in its tables).
 //! [`FloatMinMax`] is DataFusion's function with the groups accumulator of
 //! 32- and 64-bit floats replaced: NaN is the largest value, as in the
 //! ungrouped path (arrow's kernels) and in DuckDB, and the first value of

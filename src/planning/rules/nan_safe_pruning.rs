@@ -6,13 +6,13 @@
 //! DataFusion prunes with those figures as if they bounded every value, so
 //! a filter that NaN passes (`f >= 15`, `15 BETWEEN k AND f`, `f <> 2`,
 //! NaN being above every number) skipped the files whose only rows passing
-//! it were NaN: 0 rows where DuckDB found 3 (`sqlfuzz --nan`, over the
+//! it were NaN: 0 rows where DuckDB found 3 (sqlfuzz with NaN in its tables, over the
 //! hive table `tp`; also with `parquet.pruning` off, since files are
 //! pruned by their statistics before row groups are). The dynamic filters
 //! DataFusion adds while a query runs prune the same way: a join on `y.f =
 //! z.f` whose build side held NaN and numbers from 2.75 up skipped a file
 //! of `z` whose numbers stopped at 2.0, and its NaN row with them
-//! (`--seed 9302` query 12054, with `--nan`); an aggregate's `max(f)` and
+//! (`--seed 9302` query 12054); an aggregate's `max(f)` and
 //! a top-k sort's bound do it too. This rule, right after DataFusion's last
 //! filter pushdown, hands each Parquet scan its predicate, the dynamic
 //! filters in it too, with every float column read through

@@ -7,7 +7,7 @@
 //! for f = inf where DuckDB, with one NaN above every number, says true;
 //! `ORDER BY f - f` put that NaN first, `GROUP BY` and `count(DISTINCT …)`
 //! made a group of each NaN, and `f - f = 'NaN'` missed it (found by
-//! `sqlfuzz --nan`). This rule wraps each float that arithmetic, a
+//! sqlfuzz, with NaN in its tables). This rule wraps each float that arithmetic, a
 //! negation, a function or a cast from text makes in
 //! [`CanonicalNan`](crate::planning::operators::CanonicalNan), which maps
 //! every NaN to the positive one; a column read from a file is left as it

@@ -6,7 +6,7 @@
 //! with `partial_cmp`, which answers nothing for NaN: with NaN among the
 //! values the grouping panicked ("entered unreachable code") or kept a
 //! wrong group (`SELECT DISTINCT f - g … ORDER BY 1 DESC LIMIT 4` dropped
-//! 2001.75 for a second NaN; `sqlfuzz --nan`). This rule, right after it,
+//! 2001.75 for a second NaN; sqlfuzz, NaN in its tables). This rule, right after it,
 //! takes the bound off every grouping whose key or ordered value is a
 //! float: the whole grouping runs and the sort above it, which keeps its
 //! limit, picks the rows. Groupings of any other type keep the bound.
