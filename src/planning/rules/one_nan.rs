@@ -6,9 +6,10 @@
 //! (`inf - inf`, `0 * inf`, `0 / 0`, `sqrt(-1)`): `5 <= f - f` was false
 //! for f = inf where DuckDB, with one NaN above every number, says true;
 //! `ORDER BY f - f` put that NaN first, `GROUP BY` and `count(DISTINCT …)`
-//! made a group of each NaN, and `f - f = 'NaN'` missed it (found by
-//! sqlfuzz, with NaN in its tables). This rule wraps each float that arithmetic, a
-//! negation, a function or a cast from text makes in
+//! made a group of each NaN, `f - f = 'NaN'` missed it, and `sum` of inf
+//! and -inf sorted first (found by sqlfuzz, with NaN in its tables). This
+//! rule wraps each float that arithmetic, a negation, a function, a cast
+//! from text, an aggregate or a window makes in
 //! [`CanonicalNan`](crate::planning::operators::CanonicalNan), which maps
 //! every NaN to the positive one; a column read from a file is left as it
 //! is. It runs after type coercion, so the types it asks are final, and
@@ -18,9 +19,11 @@ use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{Column, DFSchema, Result};
 use datafusion::logical_expr::expr::{Cast, ScalarFunction, TryCast};
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, ExprSchemable, LogicalPlan, Projection, ScalarUDF,
+};
 use datafusion::optimizer::AnalyzerRule;
 
 use crate::planning::operators::{CANONICAL_NAN, CanonicalNan};
@@ -42,7 +45,36 @@ impl AnalyzerRule for OneNan {
 
 fn one_nan_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let schema = super::input_schema(&plan)?;
-    super::rewrite_expressions(plan, |e| one_nan(e, &schema))
+    super::rewrite_expressions(plan, |e| one_nan(e, &schema))?
+        .transform_data(computed_floats_canonical)
+}
+
+/// An aggregate or a window under a projection that reads each float it
+/// computes through the canonical NaN: `sum` and `avg` of inf and -inf are
+/// the negative NaN, which sorted first and failed `HAVING avg(f) > 5`.
+/// Its own expressions cannot be wrapped, each must stay an aggregate or a
+/// window function.
+fn computed_floats_canonical(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let passed_on = match &plan {
+        LogicalPlan::Aggregate(aggregate) => aggregate.group_expr.len(),
+        LogicalPlan::Window(window) => window.input.schema().fields().len(),
+        _ => return Ok(Transformed::no(plan)),
+    };
+    let schema = Arc::clone(plan.schema());
+    let computes_floats =
+        (schema.fields().iter().skip(passed_on)).any(|field| field.data_type().is_floating());
+    if !computes_floats {
+        return Ok(Transformed::no(plan));
+    }
+    let columns = schema.iter().enumerate().map(|(i, (qualifier, field))| {
+        let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+        if i < passed_on || !field.data_type().is_floating() {
+            return column;
+        }
+        canonical(column).alias_qualified(qualifier.cloned(), field.name())
+    });
+    let projection = Projection::try_new(columns.collect(), Arc::new(plan))?;
+    Ok(Transformed::yes(LogicalPlan::Projection(projection)))
 }
 
 /// `expr` wrapped in the canonical NaN where it makes a float that may be
