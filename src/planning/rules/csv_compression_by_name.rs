@@ -56,10 +56,7 @@ const COMPRESSIONS: [FileCompressionType; 4] = [
 fn with_named_compression(
     node: Arc<dyn ExecutionPlan>,
 ) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
-    let Some(scan) = node
-        .downcast_ref::<DataSourceExec>()
-        .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
-    else {
+    let Some(scan) = super::file_scan(&node) else {
         return Ok(Transformed::no(node));
     };
     if scan.file_compression_type.is_compressed() || !scan.file_source().is::<CsvSource>() {

@@ -27,9 +27,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::datasource::physical_plan::{
-    FileScanConfig, FileScanConfigBuilder, FileSource, ParquetSource,
-};
+use datafusion::datasource::physical_plan::{FileScanConfigBuilder, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::logical_expr::ScalarUDF;
@@ -68,10 +66,7 @@ fn nan_safe_scan(
     node: Arc<dyn ExecutionPlan>,
     config: &Arc<ConfigOptions>,
 ) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
-    let Some(scan) = node
-        .downcast_ref::<DataSourceExec>()
-        .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
-    else {
+    let Some(scan) = super::file_scan(&node) else {
         return Ok(Transformed::no(node));
     };
     let parquet = scan.file_source().downcast_ref::<ParquetSource>();

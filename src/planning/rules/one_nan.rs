@@ -56,7 +56,7 @@ fn one_nan_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
 /// window function.
 fn computed_floats_canonical(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let passed_on = match &plan {
-        LogicalPlan::Aggregate(aggregate) => aggregate.group_expr.len(),
+        LogicalPlan::Aggregate(aggregate) => aggregate.group_expr_len()?,
         LogicalPlan::Window(window) => window.input.schema().fields().len(),
         _ => return Ok(Transformed::no(plan)),
     };
@@ -84,7 +84,7 @@ fn one_nan(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     if let Some(inner) = canonical_argument(&expr).and_then(canonical_argument) {
         return Ok(Transformed::yes(canonical(inner.clone())));
     }
-    if !makes_floats(&expr, schema)? || !expr.get_type(schema)?.is_floating() {
+    if !makes_floats(&expr, schema) || !is_float(&expr, schema) {
         return Ok(Transformed::no(expr));
     }
     Ok(Transformed::yes(canonical(expr)))
@@ -94,17 +94,23 @@ fn one_nan(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 /// A cast makes one only from text, which it parses (`'-NaN'` is the
 /// negative one); a cast from a number or a column read as it is stays
 /// bare, and so open to the scan's pruning.
-fn makes_floats(expr: &Expr, schema: &DFSchema) -> Result<bool> {
-    Ok(match expr {
+fn makes_floats(expr: &Expr, schema: &DFSchema) -> bool {
+    match expr {
         Expr::BinaryExpr(BinaryExpr { op, .. }) => op.is_numerical_operators(),
         Expr::Negative(_) => true,
         // A function of no arguments (`random()`, `pi()`) makes no NaN.
         Expr::ScalarFunction(call) => !call.args.is_empty() && call.func.name() != CANONICAL_NAN,
         Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => {
-            expr.get_type(schema)?.is_string()
+            expr.get_type(schema).is_ok_and(|t| t.is_string())
         }
         _ => false,
-    })
+    }
+}
+
+/// Whether `expr` is a float; an expression whose type is not known yet
+/// (a parameter of a prepared statement) is left alone.
+fn is_float(expr: &Expr, schema: &DFSchema) -> bool {
+    expr.get_type(schema).is_ok_and(|t| t.is_floating())
 }
 
 /// The argument of a call of the canonical NaN.
