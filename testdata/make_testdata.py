@@ -6,6 +6,7 @@ Needs pyarrow. The output is committed; rerun only to change the data.
 import gzip
 import os
 import random
+import struct
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -111,6 +112,18 @@ def bad():
         pq.write_table(table, os.path.join(out, name))
 
 
+def signed_nans():
+    """Floats whose NaNs carry either sign, as numpy's `inf - inf` or `0 / 0`
+    writes them: every query must see one NaN, above every number."""
+    negative_nan = struct.unpack("<d", struct.pack("<Q", 0xFFF8000000000000))[0]
+    values = [1.5, negative_nan, float("nan"), float("-inf"), None, negative_nan]
+    table = pa.table({"id": pa.array(range(1, len(values) + 1), pa.int64()),
+                      "f": pa.array(values, pa.float64())})
+    os.makedirs(os.path.join(ROOT, "nan"), exist_ok=True)
+    pq.write_table(table, os.path.join(ROOT, "nan", "signed.parquet"))
+    write(os.path.join(ROOT, "nan", "signed.csv"), "id,f\n1,1.5\n2,-nan\n3,NaN\n4,-inf\n5,\n6,-NaN\n")
+
+
 if __name__ == "__main__":
     events()
     logs()
@@ -118,3 +131,4 @@ if __name__ == "__main__":
     sales()
     csv_options()
     bad()
+    signed_nans()

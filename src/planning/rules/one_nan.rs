@@ -9,10 +9,9 @@
 //! made a group of each NaN, `f - f = 'NaN'` missed it, and `sum` of inf
 //! and -inf sorted first (found by sqlfuzz, with NaN in its tables). This
 //! rule wraps each float that arithmetic, a negation, a function, a cast
-//! from text, an aggregate or a window makes in
-//! [`CanonicalNan`](crate::planning::operators::CanonicalNan), which maps
-//! every NaN to the positive one; a column read from a file is left as it
-//! is. It runs after type coercion, so the types it asks are final, and
+//! from text, an aggregate or a window makes, and each float column a scan
+//! reads, in [`CanonicalNan`](crate::planning::operators::CanonicalNan),
+//! which maps every NaN to the positive one. It runs after type coercion, so the types it asks are final, and
 //! before the optimizer, which folds the constants it wraps.
 
 use std::sync::Arc;
@@ -49,15 +48,18 @@ fn one_nan_in_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
         .transform_data(computed_floats_canonical)
 }
 
-/// An aggregate or a window under a projection that reads each float it
-/// computes through the canonical NaN: `sum` and `avg` of inf and -inf are
-/// the negative NaN, which sorted first and failed `HAVING avg(f) > 5`.
-/// Its own expressions cannot be wrapped, each must stay an aggregate or a
-/// window function.
+/// An aggregate, a window or a scan under a projection that reads each
+/// float it makes through the canonical NaN. `sum` and `avg` of inf and
+/// -inf are the negative NaN, which sorted first and failed
+/// `HAVING avg(f) > 5`; a file written by numpy holds the negative NaN
+/// its `0 / 0` made, which sorted below -inf, was `min(f)` and made a group
+/// of its own. The node's own expressions cannot be wrapped: each must stay
+/// an aggregate, a window function or a column of the file.
 fn computed_floats_canonical(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let passed_on = match &plan {
         LogicalPlan::Aggregate(aggregate) => aggregate.group_expr_len()?,
         LogicalPlan::Window(window) => window.input.schema().fields().len(),
+        LogicalPlan::TableScan(_) => 0,
         _ => return Ok(Transformed::no(plan)),
     };
     let schema = Arc::clone(plan.schema());
@@ -92,8 +94,8 @@ fn one_nan(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 
 /// Whether `expr` computes its value, where a float computed may be NaN.
 /// A cast makes one only from text, which it parses (`'-NaN'` is the
-/// negative one); a cast from a number or a column read as it is stays
-/// bare, and so open to the scan's pruning.
+/// negative one); a cast from a number stays bare, and so open to the
+/// scan's pruning of that number.
 fn makes_floats(expr: &Expr, schema: &DFSchema) -> bool {
     match expr {
         Expr::BinaryExpr(BinaryExpr { op, .. }) => op.is_numerical_operators(),
