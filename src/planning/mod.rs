@@ -165,6 +165,9 @@ pub fn distributed_physical_rules(
             rules.push(Arc::new(rules::WindowKeysSorted) as _);
         }
     }
+    // After `EnsureRequirements`, which would take out the repartitions it
+    // adds above UNION branches that must run as stages of their own.
+    rules.push(Arc::new(rules::UnionBranchesApart) as _);
     // Last, so that no rule brings back a leaf whose tasks would report
     // fewer metrics than their siblings and leave the stage unfinished.
     rules.push(Arc::new(rules::MeasuredEmptyLeaves) as _);

@@ -20,9 +20,7 @@
 //! kept to one task: Ballista's planner runs `EnsureRequirements` again on
 //! each stage, which took out a coalesce no operator asks for, and tasks on
 //! two executors each added the left rows they had not matched (sqlfuzz,
-//! `--seed 9205`, query 323). Written as its LEFT join and the right side's
-//! unmatched rows, it met an open fault of unions in a cluster (C7 in
-//! docs/reliability.md). So it is refused in one line.
+//! `--seed 9205`, query 323). So it is refused in one line.
 
 use std::sync::Arc;
 
@@ -35,7 +33,6 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::{
     HashJoinExec, HashJoinExecBuilder, NestedLoopJoinExec, PartitionMode,
 };
-use datafusion::physical_plan::union::UnionExec;
 
 /// Makes every hash join that collects its build side once a partitioned
 /// one; a null-aware anti join (`NOT IN`) excepted, which the cluster's
@@ -95,7 +92,6 @@ impl PhysicalOptimizerRule for RightDrivenNestedLoops {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        refuse_outer_nested_loops_in_unions(&plan)?;
         plan.transform_up(right_driven_nested_loop)
             .map(|transformed| transformed.data)
     }
@@ -107,29 +103,6 @@ impl PhysicalOptimizerRule for RightDrivenNestedLoops {
     fn schema_check(&self) -> bool {
         true
     }
-}
-
-/// Refuses a UNION over a nested-loop join that is not an inner one. On
-/// executors of one task each, `SELECT count(*) FROM (SELECT x.k FROM tp y
-/// RIGHT JOIN tb x ON x.k < y.k UNION ALL SELECT 1) u` answered 48 for 17
-/// (docs/reliability.md, C7; the cause is not found), while the join alone,
-/// or an inner one in the union, answers right.
-fn refuse_outer_nested_loops_in_unions(plan: &Arc<dyn ExecutionPlan>) -> Result<()> {
-    if plan.exists(|node| Ok(node.is::<UnionExec>() && has_outer_nested_loop(node)?))? {
-        return not_impl_err!(
-            "a UNION over an outer join without an equality cannot run on a cluster yet \
-             (its answer can come out wrong there); run it without --cluster"
-        );
-    }
-    Ok(())
-}
-
-fn has_outer_nested_loop(plan: &Arc<dyn ExecutionPlan>) -> Result<bool> {
-    plan.exists(|node| {
-        Ok(node
-            .downcast_ref::<NestedLoopJoinExec>()
-            .is_some_and(|join| *join.join_type() != JoinType::Inner))
-    })
 }
 
 /// Whether each task of a join's right side can answer alone, having all

@@ -16,7 +16,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::new_null_array;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -54,18 +56,9 @@ fn as_memory_scan(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Ex
     let rows_per_partition = if node.is::<EmptyExec>() {
         Vec::new()
     } else if node.is::<PlaceholderRowExec>() {
-        let schema = node.schema();
-        let nulls = schema
-            .fields()
-            .iter()
-            .map(|field| new_null_array(field.data_type(), 1))
-            .collect();
-        let options = RecordBatchOptions::new().with_row_count(Some(1));
-        // A field that may not be NULL cannot hold the placeholder's row;
-        // such a leaf stays (none seen: DataFusion's are nullable).
-        match RecordBatch::try_new_with_options(schema, nulls, &options) {
-            Ok(row) => vec![row],
-            Err(_) => return Ok(Transformed::no(node)),
+        match placeholder_row(node.schema()) {
+            Some(row) => vec![row],
+            None => return Ok(Transformed::no(node)),
         }
     } else {
         return Ok(Transformed::no(node));
@@ -73,6 +66,25 @@ fn as_memory_scan(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Ex
     let partitions = vec![rows_per_partition; node.output_partitioning().partition_count()];
     let scan = MemorySourceConfig::try_new_exec(&partitions, node.schema(), None)?;
     Ok(Transformed::yes(scan))
+}
+
+/// The placeholder's one row, whose values nothing reads: NULL where a
+/// field may be NULL, the type's default (0, '') where it may not, as under
+/// the `count(*)` that DataFusion answers from a file's statistics
+/// (`SELECT count(*) … UNION ALL … ORDER BY 1` then never finished on a
+/// cluster, its tasks reporting unequal metrics). `None` for a type
+/// without a default.
+fn placeholder_row(schema: SchemaRef) -> Option<RecordBatch> {
+    let columns = (schema.fields().iter())
+        .map(|field| match field.is_nullable() {
+            true => Some(new_null_array(field.data_type(), 1)),
+            false => ScalarValue::new_default(field.data_type())
+                .and_then(|value| value.to_array_of_size(1))
+                .ok(),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(1));
+    RecordBatch::try_new_with_options(schema, columns, &options).ok()
 }
 
 #[cfg(test)]
@@ -86,7 +98,12 @@ mod tests {
 
     #[tokio::test]
     async fn leaves_become_memory_scans_of_the_same_rows() {
-        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        // `n` may not be NULL, as the count DataFusion answers from
+        // statistics.
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Int64, true),
+            Field::new("n", DataType::Int64, false),
+        ]));
         let empty: Arc<dyn ExecutionPlan> =
             Arc::new(EmptyExec::new(Arc::clone(&schema)).with_partitions(2));
         let placeholder: Arc<dyn ExecutionPlan> =

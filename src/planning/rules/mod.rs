@@ -33,6 +33,7 @@ mod small_joins_first;
 mod spillable_joins;
 mod spillable_not_in;
 mod top_k_groups_not_floats;
+mod union_branches_apart;
 mod window_keys_as_columns;
 mod window_keys_sorted;
 
@@ -67,6 +68,7 @@ pub use small_joins_first::SmallJoinsFirst;
 pub use spillable_joins::SpillableJoins;
 pub use spillable_not_in::SpillableNotIn;
 pub use top_k_groups_not_floats::TopKGroupsNotFloats;
+pub use union_branches_apart::UnionBranchesApart;
 pub use window_keys_as_columns::WindowKeysAsColumns;
 pub use window_keys_sorted::WindowKeysSorted;
 
