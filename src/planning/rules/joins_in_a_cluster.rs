@@ -20,19 +20,25 @@
 //! kept to one task: Ballista's planner runs `EnsureRequirements` again on
 //! each stage, which took out a coalesce no operator asks for, and tasks on
 //! two executors each added the left rows they had not matched (sqlfuzz,
-//! `--seed 9205`, query 323). So it is refused in one line.
+//! `--seed 9205`, query 323). It runs as the UNION ALL of its LEFT join and
+//! the right rows no left row matches, each driven by the side it answers
+//! for.
 
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{JoinType, not_impl_err};
+use datafusion::common::{JoinType, ScalarValue};
 use datafusion::error::Result;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{Column, lit};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::{
     HashJoinExec, HashJoinExecBuilder, NestedLoopJoinExec, PartitionMode,
 };
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::union::UnionExec;
 
 /// Makes every hash join that collects its build side once a partitioned
 /// one; a null-aware anti join (`NOT IN`) excepted, which the cluster's
@@ -82,7 +88,7 @@ fn partitioned(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Execu
 }
 
 /// Swaps the sides of each nested-loop join whose left side drives its
-/// answer; refuses a FULL one.
+/// answer; a FULL one becomes two that the right sides drive.
 #[derive(Debug, Default)]
 pub struct RightDrivenNestedLoops;
 
@@ -126,11 +132,61 @@ fn right_driven_nested_loop(
     };
     match join.join_type() {
         join_type if right_driven(*join_type) => Ok(Transformed::no(node)),
-        JoinType::Full => not_impl_err!(
-            "a FULL JOIN without an equality between its sides cannot run on a cluster \
-             yet (each task would add the unmatched rows of the left side); run it \
-             without --cluster"
-        ),
+        JoinType::Full => Ok(Transformed::yes(full_as_two_right_driven(join)?)),
         _ => Ok(Transformed::yes(join.swap_inputs()?)),
     }
+}
+
+/// A FULL nested loop as the UNION ALL of two joins each task can answer
+/// alone: the LEFT join, driven by the left side, and the right rows no
+/// left row matches (a right anti join, driven by the right side) with
+/// NULLs for the left side's columns. Each branch then runs as a stage of
+/// its own ([`UnionBranchesApart`](super::UnionBranchesApart)).
+fn full_as_two_right_driven(join: &NestedLoopJoinExec) -> Result<Arc<dyn ExecutionPlan>> {
+    let (left, right) = (join.left(), join.right());
+    let filter = join.filter().cloned();
+    let left_join = NestedLoopJoinExec::try_new(
+        Arc::clone(left),
+        Arc::clone(right),
+        filter.clone(),
+        &JoinType::Left,
+        None,
+    )?
+    .swap_inputs()?;
+    let unmatched_right = Arc::new(NestedLoopJoinExec::try_new(
+        Arc::clone(left),
+        Arc::clone(right),
+        filter,
+        &JoinType::RightAnti,
+        None,
+    )?);
+    let (left_schema, right_schema) = (left.schema(), right.schema());
+    let left_as_nulls = left_schema.fields().iter().map(|field| {
+        let null = ScalarValue::try_from(field.data_type())?;
+        Ok((lit(null), field.name().clone()))
+    });
+    let right_columns = (right_schema.fields().iter().enumerate())
+        .map(|(i, field)| Ok((col_at(field.name(), i), field.name().clone())));
+    let unmatched_right = Arc::new(ProjectionExec::try_new(
+        left_as_nulls
+            .chain(right_columns)
+            .collect::<Result<Vec<_>>>()?,
+        unmatched_right,
+    )?);
+    let full = UnionExec::try_new(vec![left_join, unmatched_right])?;
+    let Some(projection) = join.projection() else {
+        return Ok(full);
+    };
+    let schema = full.schema();
+    let projected = projection.iter().map(|&i| {
+        (
+            col_at(schema.field(i).name(), i),
+            schema.field(i).name().clone(),
+        )
+    });
+    Ok(Arc::new(ProjectionExec::try_new(projected, full)?))
+}
+
+fn col_at(name: &str, index: usize) -> Arc<dyn PhysicalExpr> {
+    Arc::new(Column::new(name, index))
 }
