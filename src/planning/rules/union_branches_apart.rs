@@ -28,6 +28,7 @@ use datafusion::error::Result;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{Column, lit};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::joins::{CrossJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -91,21 +92,22 @@ fn holds_a_swappable_join(plan: &Arc<dyn ExecutionPlan>) -> Result<bool> {
 
 /// `branch` under a hash repartition on its first column, into as many
 /// partitions as it has: Ballista cuts a stage at every hash repartition.
-/// A sorted branch is sorted again after it: a shuffle mixes the sorted
-/// partitions it reads, and a `UNION ALL … ORDER BY k` above it answered
-/// out of order (Ballista also drops a merge of sorted partitions put
-/// below the repartition, found trying it).
+/// A sorted branch is gathered into one partition and sorted instead,
+/// which Ballista also runs as stages of their own: hashed, its sorted
+/// partitions came out of the shuffle mixed and a `UNION ALL … ORDER BY k`
+/// above it answered out of order (Ballista drops a merge put below the
+/// repartition, and a sort above it panics in a task that reads none of
+/// its partitions, found trying both).
 /// A branch of no columns (`SELECT count(*)` over a union reads none) is
 /// given one to hash and to carry its rows between the stages, where a
 /// batch of no columns lost its row count ("must either specify a row
 /// count or at least one column").
 fn as_own_stage(branch: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
-    let partitions = branch.output_partitioning().partition_count().max(1);
     if let Some(ordering) = branch.output_ordering().cloned() {
-        let hashed = hashed_on_first_column(branch, partitions)?;
-        let sorted = SortExec::new(ordering, hashed).with_preserve_partitioning(true);
-        return Ok(Arc::new(sorted));
+        let gathered = Arc::new(CoalescePartitionsExec::new(branch));
+        return Ok(Arc::new(SortExec::new(ordering, gathered)));
     }
+    let partitions = branch.output_partitioning().partition_count().max(1);
     if branch.schema().fields().is_empty() {
         let row: (Arc<dyn PhysicalExpr>, String) = (lit(true), "morsel_row".to_string());
         let with_row = Arc::new(ProjectionExec::try_new(vec![row], branch)?);
