@@ -126,6 +126,8 @@ fn with_test_dir_named(text: &str) -> String {
 /// One run over a folder of `.slt` files with one engine setup.
 struct Pass {
     name: &'static str,
+    /// What `onlyif` and `skipif` lines call this pass.
+    label: &'static str,
     folder: &'static str,
     options: EngineOptions,
 }
@@ -139,16 +141,19 @@ fn passes(cluster: &str) -> [Pass; 4] {
     [
         Pass {
             name: "unlimited",
+            label: "unlimited",
             folder: "tests/slt",
             options: EngineOptions::default(),
         },
         Pass {
             name: "8 MB limit",
+            label: "limited",
             folder: "tests/slt",
             options: limited.clone(),
         },
         Pass {
             name: "plans",
+            label: "plans",
             folder: "tests/slt/plans",
             options: EngineOptions {
                 threads: Some(PLAN_PARTITIONS),
@@ -157,6 +162,7 @@ fn passes(cluster: &str) -> [Pass; 4] {
         },
         Pass {
             name: "cluster",
+            label: "cluster",
             folder: "tests/slt",
             options: EngineOptions {
                 cluster: Some(cluster.to_string()),
@@ -198,11 +204,9 @@ async fn main() {
             }
             let options = pass.options.clone();
             let mut runner = sqllogictest::Runner::new(move || connect(options.clone()));
-            // `skipif cluster` / `onlyif cluster` mark what a cluster does
+            // `skipif cluster` / `onlyif unlimited` mark what one pass does
             // otherwise, each with its reason beside it.
-            if pass.options.cluster.is_some() {
-                runner.add_label("cluster");
-            }
+            runner.add_label(pass.label);
             let outcome = if complete {
                 runner
                     .update_test_file(

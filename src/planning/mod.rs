@@ -129,7 +129,7 @@ pub fn physical_rules(
     // DataFusion's rules push projections and filters into scans and joins.
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
         vec![Arc::new(rules::CheckedArithmetic)];
-    rules.extend(rules_around_defaults(defaults, !memory_limited));
+    rules.extend(rules_around_defaults(defaults, !memory_limited, true));
     rules.extend(spilling_rules(memory_limited));
     // Last of all: it wraps every join, which the rules above find by type.
     rules.push(Arc::new(rules::CancellableJoins));
@@ -150,7 +150,7 @@ pub fn distributed_physical_rules(
     rules.push(Arc::new(rules::CheckedArithmeticThatTravels));
     // A build side collected once serves one process's partitions, not a
     // cluster's tasks: ours never choose it there.
-    for rule in rules_around_defaults(defaults, false) {
+    for rule in rules_around_defaults(defaults, false, false) {
         let is_ensure_requirements = rule.name() == "EnsureRequirements";
         if is_ensure_requirements {
             // After the join sides are chosen, before the repartitions a
@@ -193,10 +193,13 @@ pub fn stage_rules(memory_limited: bool) -> Vec<Arc<dyn PhysicalOptimizerRule + 
     rules
 }
 
-/// DataFusion's physical rules with ours among them that correct them.
+/// DataFusion's physical rules with ours among them that correct them;
+/// those whose plans must not travel only where the plan runs
+/// `in_one_process`.
 fn rules_around_defaults(
     defaults: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
     may_collect: bool,
+    in_one_process: bool,
 ) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     // Before DataFusion's aggregate statistics, which would answer
     // `max(f)` from a file's min and max that leave NaN out.
@@ -228,6 +231,12 @@ fn rules_around_defaults(
             // finds columns by name there, and takes the wrong one where a
             // name repeats.
             rules.push(Arc::new(rules::PushdownWhereNamesDiffer::new(rule)));
+            if in_one_process {
+                // Right after it, when each Parquet scan has its dynamic
+                // filters; before `nan_safe_pruning`, which must see the
+                // predicate it gives a scan.
+                rules.push(Arc::new(rules::JoinFiltersInScan));
+            }
             // Right after the last of DataFusion's filter pushdowns, when
             // each Parquet scan has every filter it prunes by, the joins',
             // top-k sorts' and aggregates' dynamic filters among them.
@@ -433,7 +442,7 @@ mod tests {
         let count = defaults.len() + projection_pushdowns(&defaults);
         let free = names(&physical_rules(defaults.clone(), false), |r| r.name());
         assert_eq!(free[..2], ["checked_arithmetic", "inexact_float_stats"]);
-        assert_eq!(free.len(), count + 8);
+        assert_eq!(free.len(), count + 9);
         assert_each_projection_pushdown_follows_filter_projections_apart(&free);
         let selection = free.iter().position(|r| r == "join_selection").unwrap();
         assert_eq!(free[selection + 1], "fewer_rows_build");
@@ -442,17 +451,20 @@ mod tests {
         let late_pushdown = (free.iter())
             .position(|r| r == "FilterPushdown(Post) where names differ")
             .unwrap();
-        assert_eq!(free[late_pushdown + 1], "nan_safe_pruning");
+        assert_eq!(
+            free[late_pushdown + 1..late_pushdown + 3],
+            ["join_filters_in_scan", "nan_safe_pruning"]
+        );
         assert!(selection < pushdown);
-        assert_eq!(free[count + 7], "cancellable_joins");
+        assert_eq!(free[count + 8], "cancellable_joins");
         let requirements = free.iter().position(|r| r == "EnsureRequirements").unwrap();
         assert_eq!(free[requirements - 1], "self_equalities_unlinked");
         let top_k = free.iter().position(|r| r == "LimitAggregation").unwrap();
         assert_eq!(free[top_k + 1], "top_k_groups_not_floats");
         let limited = names(&physical_rules(defaults, true), |r| r.name());
-        assert_eq!(limited[..count + 7], free[..count + 7]);
+        assert_eq!(limited[..count + 8], free[..count + 8]);
         assert_eq!(
-            limited[count + 7..],
+            limited[count + 8..],
             ["spillable_not_in", "spillable_joins", "cancellable_joins"]
         );
     }
