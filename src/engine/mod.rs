@@ -321,6 +321,14 @@ fn session_config(threads: Option<usize>, pool_size: Option<usize>) -> SessionCo
     // 2.2 s to 2.8–4.2 s (benches/README.md). `OPTIONS (compression …)`
     // still chooses.
     options.execution.parquet.compression = Some("snappy".to_string());
+    // A column chunk's dictionary stops at 256 KB instead of 1 MB, after
+    // which the chunk goes on plainly encoded: a column of near-unique
+    // values (the seed workload's random doubles) otherwise looked up and
+    // stored 131 K values in each row group's dictionary before giving up,
+    // a third of the COPY's CPU (its join 1.9–2.1 s → 1.1–1.3 s of user
+    // time, benches/README.md). Columns of up to 32 K distinct 8-byte
+    // values a row group keep their dictionaries.
+    options.execution.parquet.dictionary_page_size_limit = 256 << 10;
     if pool_size.is_none() {
         // A join whose build keys span under a million values probes an
         // array of them (4 MB at most) instead of a hash table: TPC-H Q17
