@@ -339,10 +339,11 @@ fn ctrl_c_in_the_client_cancels_its_job_on_the_cluster() {
     let (_, query) = slow_query(data.path());
     let cluster = Cluster::start(1);
     let running = client(&cluster, &query);
-    cluster.scheduler.line_with("Job submitted");
-    // The client learns the job's id from the scheduler's first word on
-    // it, moments later; the job runs for a second or more.
-    std::thread::sleep(Duration::from_millis(200));
+    // As soon as the scheduler has the query: the client has not read the
+    // reply naming the job yet, nor has the scheduler planned it, and the
+    // client must wait for both to cancel it (the job runs for a second or
+    // more).
+    cluster.scheduler.line_with("Job queued");
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(running.id() as libc::pid_t, libc::SIGINT) };
     let output = running.wait_with_output().unwrap();

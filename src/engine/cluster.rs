@@ -16,7 +16,8 @@ use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::planner::BallistaQueryPlanner;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{
-    CancelJobParams, GetJobMetricsParams, OperatorMetricsSet, OperatorWithMetrics,
+    CancelJobParams, GetJobMetricsParams, GetJobStatusParams, OperatorMetricsSet,
+    OperatorWithMetrics, job_status,
 };
 use ballista_core::utils::create_grpc_client_endpoint;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -35,7 +36,7 @@ use datafusion::execution::{
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::metrics::MetricsSet;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::physical_plan::{EmptyRecordBatchStream, ExecutionPlan, execute_stream};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::LogicalPlanNode;
@@ -290,7 +291,9 @@ impl RecordBatchStream for JobStream {
 impl Drop for JobStream {
     fn drop(&mut self) {
         if let Some(job) = self.job.take() {
-            job.cancel();
+            let schema = self.stream.schema();
+            let empty = Box::pin(EmptyRecordBatchStream::new(schema));
+            job.cancel(std::mem::replace(&mut self.stream, empty));
         }
     }
 }
@@ -329,23 +332,70 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 impl RunningJob {
     /// Asks the scheduler to cancel the job, waiting for the answer on a
     /// thread of its own: the caller may be one of the runtime's, and the
-    /// process may end right after.
-    fn cancel(self) {
-        let Some(job_id) = job_id(&self.plan) else {
-            return;
-        };
-        let scheduler = self.scheduler;
+    /// process may end right after. A job whose id the client has not
+    /// learnt yet (Ctrl-C while the scheduler was taking it) is waited for
+    /// on `stream`, the job's own, which holds the scheduler's reply: once
+    /// dropped, nothing would tell the id, and the cluster would run the
+    /// job to its end for nobody.
+    fn cancel(self, stream: SendableRecordBatchStream) {
+        let RunningJob { plan, scheduler } = self;
         let cancelling = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
-            runtime.block_on(ask_scheduler(scheduler, |mut client| async move {
-                client.cancel_job(CancelJobParams { job_id }).await
-            }))
+            runtime.block_on(async move {
+                let learnt = until_job_id_known(&plan, stream);
+                let _ = tokio::time::timeout(ASK_TIMEOUT, learnt).await;
+                let job_id = job_id(&plan)?;
+                let planned = until_planned(&scheduler, &job_id);
+                let _ = tokio::time::timeout(ASK_TIMEOUT, planned).await;
+                ask_scheduler(scheduler, |mut client| async move {
+                    client.cancel_job(CancelJobParams { job_id }).await
+                })
+                .await
+            })
         });
         let _ = cancelling.join();
     }
+}
+
+/// Waits while the scheduler is still planning `job_id`: Ballista 55
+/// drops the cancellation of a job it has not planned yet, and then runs
+/// the job.
+async fn until_planned(scheduler: &str, job_id: &str) {
+    loop {
+        let job_id = job_id.to_string();
+        let answer = ask_scheduler(scheduler.to_string(), |mut client| async move {
+            client.get_job_status(GetJobStatusParams { job_id }).await
+        })
+        .await;
+        let status = answer.and_then(|a| a.status).and_then(|s| s.status);
+        if !matches!(status, Some(job_status::Status::Queued(_))) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads `stream` until the scheduler has named the job of `plan`, or the
+/// stream has ended; its rows go nowhere.
+async fn until_job_id_known(plan: &Arc<dyn ExecutionPlan>, mut stream: SendableRecordBatchStream) {
+    std::future::poll_fn(|cx| {
+        loop {
+            if job_id(plan).is_some() {
+                return Poll::Ready(());
+            }
+            match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(_)) => continue,
+                Poll::Ready(None) => return Poll::Ready(()),
+                // The id may have come with the reply that left it pending.
+                Poll::Pending if job_id(plan).is_some() => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await
 }
 
 /// A finished job as its scheduler recorded it: its stages by id.
