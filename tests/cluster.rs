@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use assert_cmd::cargo::CommandCargoExt;
-use common::cluster::Cluster;
+use common::cluster::{Cluster, Process};
 use common::morsel;
 use morsel::session::{Collected, EngineOptions, Session};
 
@@ -101,6 +101,42 @@ fn an_executor_stopped_by_sigterm_removes_its_shuffle_files() {
     assert!(Path::new(&work_dir).is_dir(), "{work_dir}");
     assert!(executor.stop().success());
     assert!(!Path::new(&work_dir).exists(), "{work_dir} is left behind");
+
+    // A `--work-dir` of the user's stays as it was: what it held before
+    // is kept, the job directories made in it are gone.
+    let given = tempfile::tempdir().unwrap();
+    std::fs::write(given.path().join("mine.txt"), "kept").unwrap();
+    std::fs::create_dir(given.path().join("mine")).unwrap();
+    let scheduler = cluster.url.trim_start_matches("df://").to_string();
+    let bind = format!("127.0.0.1:{}", common::cluster::free_port());
+    let grpc = common::cluster::free_port().to_string();
+    let work_dir = given.path().to_str().unwrap();
+    let mut executor = Process::start(&[
+        "cluster",
+        "executor",
+        "--scheduler",
+        &scheduler,
+        "--bind",
+        &bind,
+        "--grpc-port",
+        &grpc,
+        "--work-dir",
+        work_dir,
+    ]);
+    executor.line_with("Executor registration succeed");
+    let answer = cluster.run(&[
+        "testdata/data",
+        "-c",
+        "SELECT kind, count(*) FROM events GROUP BY kind",
+    ]);
+    assert!(answer.contains("count(*)"), "{answer}");
+    assert!(executor.stop().success());
+    let mut left: Vec<String> = std::fs::read_dir(given.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["mine", "mine.txt"]);
     assert!(cluster.scheduler.stop().success());
 }
 

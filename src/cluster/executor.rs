@@ -2,6 +2,8 @@
 //! scheduler, runs the tasks it is given on its cores and serves the
 //! shuffle files they write to the executors of the next stage.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,10 +129,15 @@ fn functions() -> BallistaFunctionRegistry {
 }
 
 /// The directory shuffle files go to, removed when the executor stops if
-/// morsel made it.
+/// morsel made it. One the user gave stays, with all it held before; the
+/// job directories made in it since, which hold this executor's shuffle
+/// files (Ballista removes them a while after each job, and leaves the
+/// directory), go with it. Two executors must not share one.
 struct WorkDir {
     path: PathBuf,
     _made: Option<tempfile::TempDir>,
+    /// What a given directory held when the executor started.
+    held_before: Option<HashSet<OsString>>,
 }
 
 impl WorkDir {
@@ -138,7 +145,14 @@ impl WorkDir {
         match given {
             Some(path) => {
                 std::fs::create_dir_all(&path)?;
-                Ok(Self { path, _made: None })
+                let held_before = std::fs::read_dir(&path)?
+                    .map(|entry| entry.map(|e| e.file_name()))
+                    .collect::<std::io::Result<_>>()?;
+                Ok(Self {
+                    path,
+                    _made: None,
+                    held_before: Some(held_before),
+                })
             }
             None => {
                 let made = tempfile::Builder::new()
@@ -147,7 +161,23 @@ impl WorkDir {
                 Ok(Self {
                     path: made.path().to_path_buf(),
                     _made: Some(made),
+                    held_before: None,
                 })
+            }
+        }
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let (Some(held_before), Ok(entries)) = (&self.held_before, std::fs::read_dir(&self.path))
+        else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let made_since = !held_before.contains(&entry.file_name());
+            if made_since && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }
