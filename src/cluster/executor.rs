@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ballista_core::registry::BallistaFunctionRegistry;
@@ -50,7 +50,7 @@ pub async fn run(options: &ExecutorOptions) -> Result<()> {
         options.bind,
         config.grpc_port,
         options.scheduler,
-        work_dir.path.display()
+        work_dir.path().display()
     );
     let ran = start_executor_process(Arc::new(config)).await;
     drop(work_dir);
@@ -86,7 +86,7 @@ fn config(options: &ExecutorOptions, work_dir: &WorkDir) -> Result<ExecutorProce
         grpc_port,
         scheduler_host,
         scheduler_port,
-        work_dir: Some(work_dir.path.display().to_string()),
+        work_dir: Some(work_dir.path().display().to_string()),
         memory_pool_size: options.memory_limit.map(|bytes| bytes as u64),
         ..ExecutorProcessConfig::default()
     };
@@ -133,11 +133,14 @@ fn functions() -> BallistaFunctionRegistry {
 /// job directories made in it since, which hold this executor's shuffle
 /// files (Ballista removes them a while after each job, and leaves the
 /// directory), go with it. Two executors must not share one.
-struct WorkDir {
-    path: PathBuf,
-    _made: Option<tempfile::TempDir>,
-    /// What a given directory held when the executor started.
-    held_before: Option<HashSet<OsString>>,
+enum WorkDir {
+    /// Morsel's, which goes whole with its `TempDir`.
+    Morsel(tempfile::TempDir),
+    /// The user's, as it was when it held `held_before`.
+    User {
+        path: PathBuf,
+        held_before: HashSet<OsString>,
+    },
 }
 
 impl WorkDir {
@@ -148,30 +151,30 @@ impl WorkDir {
                 let held_before = std::fs::read_dir(&path)?
                     .map(|entry| entry.map(|e| e.file_name()))
                     .collect::<std::io::Result<_>>()?;
-                Ok(Self {
-                    path,
-                    _made: None,
-                    held_before: Some(held_before),
-                })
+                Ok(Self::User { path, held_before })
             }
-            None => {
-                let made = tempfile::Builder::new()
+            None => Ok(Self::Morsel(
+                tempfile::Builder::new()
                     .prefix("morsel-executor-")
-                    .tempdir()?;
-                Ok(Self {
-                    path: made.path().to_path_buf(),
-                    _made: Some(made),
-                    held_before: None,
-                })
-            }
+                    .tempdir()?,
+            )),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Self::Morsel(made) => made.path(),
+            Self::User { path, .. } => path,
         }
     }
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let (Some(held_before), Ok(entries)) = (&self.held_before, std::fs::read_dir(&self.path))
-        else {
+        let Self::User { path, held_before } = self else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(path) else {
             return;
         };
         for entry in entries.flatten() {

@@ -348,9 +348,10 @@ impl RunningJob {
                 let learnt = until_job_id_known(&plan, stream);
                 let _ = tokio::time::timeout(ASK_TIMEOUT, learnt).await;
                 let job_id = job_id(&plan)?;
-                let planned = until_planned(&scheduler, &job_id);
+                let client = connect_scheduler(scheduler).await?;
+                let planned = until_planned(&client, &job_id);
                 let _ = tokio::time::timeout(ASK_TIMEOUT, planned).await;
-                ask_scheduler(scheduler, |mut client| async move {
+                ask(client, |mut client| async move {
                     client.cancel_job(CancelJobParams { job_id }).await
                 })
                 .await
@@ -363,10 +364,10 @@ impl RunningJob {
 /// Waits while the scheduler is still planning `job_id`: Ballista 55
 /// drops the cancellation of a job it has not planned yet, and then runs
 /// the job.
-async fn until_planned(scheduler: &str, job_id: &str) {
+async fn until_planned(client: &SchedulerGrpcClient<Channel>, job_id: &str) {
     loop {
         let job_id = job_id.to_string();
-        let answer = ask_scheduler(scheduler.to_string(), |mut client| async move {
+        let answer = ask(client.clone(), |mut client| async move {
             client.get_job_status(GetJobStatusParams { job_id }).await
         })
         .await;
@@ -541,17 +542,33 @@ pub async fn job_progress(plan: &Arc<dyn ExecutionPlan>, url: &str) -> Option<Jo
 
 /// One question to the scheduler at `endpoint`, `None` if it cannot be
 /// reached or does not answer within [`ASK_TIMEOUT`].
-async fn ask_scheduler<T, F, Fut>(endpoint: String, ask: F) -> Option<T>
+async fn ask_scheduler<T, F, Fut>(endpoint: String, question: F) -> Option<T>
 where
     F: FnOnce(SchedulerGrpcClient<Channel>) -> Fut,
     Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
 {
+    ask(connect_scheduler(endpoint).await?, question).await
+}
+
+/// A connection to the scheduler at `endpoint`, `None` if it cannot be
+/// reached within [`ASK_TIMEOUT`].
+async fn connect_scheduler(endpoint: String) -> Option<SchedulerGrpcClient<Channel>> {
     let endpoint = create_grpc_client_endpoint(endpoint, None).ok()?;
     let channel = tokio::time::timeout(ASK_TIMEOUT, endpoint.connect())
         .await
         .ok()?
         .ok()?;
-    let answer = tokio::time::timeout(ASK_TIMEOUT, ask(SchedulerGrpcClient::new(channel)))
+    Some(SchedulerGrpcClient::new(channel))
+}
+
+/// One question on `client`, `None` if the scheduler does not answer within
+/// [`ASK_TIMEOUT`].
+async fn ask<T, F, Fut>(client: SchedulerGrpcClient<Channel>, question: F) -> Option<T>
+where
+    F: FnOnce(SchedulerGrpcClient<Channel>) -> Fut,
+    Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+{
+    let answer = tokio::time::timeout(ASK_TIMEOUT, question(client))
         .await
         .ok()?
         .ok()?;

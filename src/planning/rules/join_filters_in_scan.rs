@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::physical_plan::{FileScanConfigBuilder, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
@@ -91,20 +91,15 @@ fn dynamic_filters_row_by_row(
 
 /// Whether `predicate` reads a string column of `schema`.
 fn reads_strings(predicate: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<bool> {
-    let mut strings = false;
-    predicate.apply(|expr| {
-        if let Some(column) = expr.downcast_ref::<Column>() {
-            strings = matches!(
+    predicate.exists(|expr| {
+        let column = expr.downcast_ref::<Column>();
+        Ok(column.is_some_and(|column| {
+            matches!(
                 schema.field(column.index()).data_type(),
                 DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-            );
-        }
-        Ok(match strings {
-            true => TreeNodeRecursion::Stop,
-            false => TreeNodeRecursion::Continue,
-        })
-    })?;
-    Ok(strings)
+            )
+        }))
+    })
 }
 
 /// `plan`, a Parquet scan holding dynamic filters, made to apply them row
@@ -151,13 +146,6 @@ fn replace_child(
 
 /// Whether `expr` holds a dynamic filter.
 fn is_dynamic(expr: &Arc<dyn PhysicalExpr>) -> bool {
-    let mut dynamic = false;
-    let _ = expr.apply(|node| {
-        dynamic = node.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
-        Ok(match dynamic {
-            true => TreeNodeRecursion::Stop,
-            false => TreeNodeRecursion::Continue,
-        })
-    });
-    dynamic
+    expr.exists(|node| Ok(node.downcast_ref::<DynamicFilterPhysicalExpr>().is_some()))
+        .unwrap_or(false)
 }
